@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CobroConfig(AppConfig):
+    name = "cobro"
+    verbose_name = _("Cobro kernel")
+
+    def ready(self) -> None:
+        from cobro import signals  # noqa: F401

@@ -1,0 +1,25 @@
+from cobro.models.base import TenantManager, TenantModel, TenantQuerySet
+from cobro.models.organization import (
+    ROLE_PERMISSIONS,
+    ApiKey,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+)
+
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "ApiKey",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "Role",
+    "TenantManager",
+    "TenantModel",
+    "TenantQuerySet",
+]
+
+from cobro.models.events import HandlerRun, OutboxEvent
+
+__all__ += ["HandlerRun", "OutboxEvent"]

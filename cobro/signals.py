@@ -1,0 +1,1 @@
+"""Kernel signal receivers (kept here so apps.ready() imports one module)."""

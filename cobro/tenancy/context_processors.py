@@ -1,0 +1,6 @@
+def tenancy(request):
+    membership = getattr(request, "membership", None)
+    return {
+        "organization": getattr(request, "organization", None),
+        "membership": membership,
+    }

@@ -1,0 +1,34 @@
+"""The staff face's base views: tenant resolved by the middleware, permission checked here."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.views import View
+
+
+class StaffView(LoginRequiredMixin, View):
+    """Base of every dashboard view.
+
+    ``required_permission`` is a role verb (view, bill, manage, manage_members, own); GET needs
+    ``view`` at least, and unsafe methods need ``required_permission``. A user without any
+    membership is sent to create an organization.
+    """
+
+    required_permission = "view"
+    unsafe_permission: str | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if request.membership is None:
+            return redirect("dashboard:organization_create")
+        perm = self.required_permission
+        if request.method not in ("GET", "HEAD", "OPTIONS") and self.unsafe_permission:
+            perm = self.unsafe_permission
+        if not request.membership.has_perm(perm):
+            raise PermissionDenied
+        self.organization = request.organization
+        self.membership = request.membership
+        return super().dispatch(request, *args, **kwargs)
