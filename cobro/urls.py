@@ -1,7 +1,6 @@
 """The one place that composes every app's URLs."""
 
 from django.conf import settings
-from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
@@ -20,11 +19,28 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include(dashboard_patterns)),
+    # Staff dashboard sections, one namespace per app.
+    path("customers/", include("customers.urls", namespace="customers")),
+    path("billing/", include("billing.urls", namespace="billing")),
+    path("loyalty/", include("loyalty.urls", namespace="loyalty")),
+    # The customer portal: every app contributes pages under one organization's address.
+    path(
+        "p/<slug:org_slug>/",
+        include(
+            (
+                [
+                    path("", include("customers.portal_urls")),
+                    path("", include("billing.portal_urls")),
+                    path("", include("loyalty.portal_urls")),
+                ],
+                "portal",
+            ),
+            namespace="portal",
+        ),
+    ),
 ]
 
 if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-
-__all__ = ["i18n_patterns", "urlpatterns"]

@@ -1,0 +1,5 @@
+"""Customer portal URLs of the billing app (mounted under /p/<org_slug>/)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""Staff dashboard URLs of this app (mounted by cobro/urls.py under the app namespace)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "billing"
+
+urlpatterns: list = []
