@@ -40,6 +40,7 @@ setup: $(UV) system-deps
 
 run: setup
 	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py collectstatic --no-input -v 0
 	@$(PY) manage.py seed_demo
 	@$(PY) manage.py runall
 
@@ -47,6 +48,8 @@ seed: setup
 	@$(PY) manage.py migrate --no-input -v 0
 	@$(PY) manage.py seed_demo
 
+# Two xdist workers (each with its own test database); override with PYTEST_ARGS="...".
+PYTEST_ARGS ?= -n 2
 test: setup browser-deps
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 

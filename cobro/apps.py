@@ -8,3 +8,6 @@ class CobroConfig(AppConfig):
 
     def ready(self) -> None:
         from cobro import signals  # noqa: F401
+        from cobro.views.nav import register_kernel_nav
+
+        register_kernel_nav()

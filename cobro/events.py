@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -61,6 +62,7 @@ def event_emit(
         subject_type=subject._meta.label_lower if subject is not None else "",
         subject_id=str(subject.pk) if subject is not None else "",
         created_at=clock.now(organization),
+        next_attempt_at=clock.now(),
     )
     if settings.COBRO_DISPATCH_ON_COMMIT:
         transaction.on_commit(_kick_dispatch)
@@ -77,8 +79,27 @@ def _kick_dispatch() -> None:
         logger.warning("could not enqueue outbox dispatch; beat will pick it up", exc_info=True)
 
 
+# Retry policy of a failing event: 5 s, 10 s, 20 s, ... capped at one hour, then given up after
+# MAX_ATTEMPTS (it stays in the outbox with its last error for an operator to look at).
+RETRY_BASE_SECONDS = 5
+RETRY_MAX_SECONDS = 3600
+MAX_ATTEMPTS = 25
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff before the next try of an event that has failed ``attempts`` times (>= 1)."""
+    seconds = RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, RETRY_MAX_SECONDS))
+
+
 def event_dispatch_one(event: OutboxEvent) -> bool:
-    """Run every handler that has not yet processed ``event``. True when all succeeded."""
+    """Run every handler that has not yet processed ``event``. True when all succeeded.
+
+    Each handler runs in its own savepoint together with the ``HandlerRun`` row that claims
+    it: if the handler fails, its effect and its claim roll back together (so it runs again
+    on the next try); if another dispatcher already claimed it, the unique pair makes this
+    claim fail and the handler is skipped, so its database effect happens once.
+    """
     ok = True
     done = set(HandlerRun.objects.filter(event=event).values_list("handler", flat=True))
     with use_organization(event.organization):
@@ -87,12 +108,14 @@ def event_dispatch_one(event: OutboxEvent) -> bool:
                 continue
             try:
                 with transaction.atomic():
-                    # Claim first: a concurrent dispatcher's claim makes this one fail and
-                    # roll back, so the effect runs once.
-                    HandlerRun.objects.create(event=event, handler=name, completed_at=clock.now())
+                    try:
+                        with transaction.atomic():
+                            HandlerRun.objects.create(
+                                event=event, handler=name, completed_at=clock.now()
+                            )
+                    except IntegrityError:
+                        continue  # claimed (and committed) by a concurrent dispatcher
                     fn(event)
-            except IntegrityError:
-                continue
             except Exception as exc:
                 ok = False
                 logger.exception("handler %s failed for event %s", name, event.pk)
@@ -103,25 +126,38 @@ def event_dispatch_one(event: OutboxEvent) -> bool:
 
 
 def events_dispatch_pending(*, limit: int = 500) -> int:
-    """Dispatch up to ``limit`` pending events, oldest first. Returns how many completed.
+    """Dispatch up to ``limit`` due events, oldest first. Returns how many completed.
 
-    Each event is locked with SKIP LOCKED so several dispatchers share the work without
-    processing one event concurrently.
+    Each event is locked with ``FOR UPDATE SKIP LOCKED`` (its row only, not its organization)
+    so several dispatchers share the work without processing one event concurrently. A
+    failed event is pushed back with exponential backoff, so a poison event costs one try
+    per backoff period instead of spinning the dispatcher.
     """
     completed = 0
     for _ in range(limit):
+        now = clock.now()
         with transaction.atomic():
             event = (
-                OutboxEvent.unscoped.select_for_update(skip_locked=True)
+                OutboxEvent.unscoped.select_for_update(skip_locked=True, of=("self",))
                 .select_related("organization")
-                .filter(dispatched_at__isnull=True, attempts__lt=25)
-                .order_by("created_at")
+                .filter(
+                    dispatched_at__isnull=True,
+                    next_attempt_at__lte=now,
+                    attempts__lt=MAX_ATTEMPTS,
+                )
+                .order_by("next_attempt_at", "created_at")
                 .first()
             )
             if event is None:
                 break
-            OutboxEvent.unscoped.filter(pk=event.pk).update(attempts=event.attempts + 1)
+            attempts = event.attempts + 1
             if event_dispatch_one(event):
-                OutboxEvent.unscoped.filter(pk=event.pk).update(dispatched_at=clock.now())
+                OutboxEvent.unscoped.filter(pk=event.pk).update(
+                    attempts=attempts, dispatched_at=clock.now()
+                )
                 completed += 1
+            else:
+                OutboxEvent.unscoped.filter(pk=event.pk).update(
+                    attempts=attempts, next_attempt_at=now + retry_delay(attempts)
+                )
     return completed

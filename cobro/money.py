@@ -19,7 +19,27 @@ from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 # babel's CLDR data disagree with ISO 4217 for a few codes (CLDR gives the *cash* digits).
-_ISO_EXPONENT_OVERRIDES = {"CLP": 0, "COP": 2, "HUF": 2, "TWD": 2, "IQD": 3, "UYW": 4}
+# For the currencies below CLDR's "digits" are 0 (nobody uses the minor unit) while ISO 4217
+# defines 2 (3 for IQD); amounts exchanged with gateways and banks follow ISO.
+_ISO_EXPONENT_OVERRIDES = {
+    "CLP": 0,
+    "COP": 2,
+    "HUF": 2,
+    "TWD": 2,
+    "IQD": 3,
+    "UYW": 4,
+    "ALL": 2,
+    "IRR": 2,
+    "KPW": 2,
+    "LAK": 2,
+    "LBP": 2,
+    "MGA": 2,
+    "MMK": 2,
+    "RSD": 2,
+    "SOS": 2,
+    "SYP": 2,
+    "YER": 2,
+}
 
 
 class CurrencyError(ValueError):
@@ -68,6 +88,8 @@ def allocate(amount_minor: int, weights: list[int]) -> list[int]:
     """
     if not weights:
         raise ValueError("allocate needs at least one weight")
+    if any(isinstance(w, bool) or not isinstance(w, int) for w in weights):
+        raise TypeError("allocation weights must be ints")
     if any(w < 0 for w in weights):
         raise ValueError("weights must not be negative")
     total = sum(weights)
@@ -97,6 +119,8 @@ class Money:
     def __post_init__(self) -> None:
         if isinstance(self.amount_minor, bool) or not isinstance(self.amount_minor, int):
             raise TypeError("Money.amount_minor must be an int (minor units), never a float")
+        if not is_currency(self.currency):
+            raise CurrencyError(f"Unknown currency {self.currency!r}")
         code = self.currency.upper()
         if not is_currency(code):
             raise CurrencyError(f"Unknown currency {self.currency!r}")
@@ -112,7 +136,12 @@ class Money:
         """Parse a major-unit amount exactly (``"12.99"`` USD -> 1299). Rejects extra digits."""
         if isinstance(value, float):
             raise TypeError("Money never comes from a float")
-        dec = Decimal(str(value))
+        try:
+            dec = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ValueError(f"{value!r} is not an amount") from None
+        if not dec.is_finite():
+            raise ValueError(f"{value!r} is not an amount")
         exp = currency_exponent(currency)
         scaled = dec.scaleb(exp)
         if scaled != scaled.to_integral_value():
@@ -151,8 +180,12 @@ class Money:
 
     __rmul__ = __mul__
 
-    def scale(self, ratio: Fraction) -> Money:
+    def scale(self, ratio: Fraction | int | Decimal) -> Money:
         """Multiply by an exact ratio and round once (half away from zero)."""
+        if isinstance(ratio, float) or not isinstance(ratio, Fraction | int | Decimal):
+            raise TypeError("scale Money by an exact Fraction, int or Decimal, never a float")
+        if isinstance(ratio, Decimal):
+            ratio = Fraction(ratio)
         return Money(round_half_up(Fraction(self.amount_minor) * ratio), self.currency)
 
     def allocate(self, weights: list[int]) -> list[Money]:

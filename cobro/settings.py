@@ -160,11 +160,39 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks, synced into django-celery-beat's tables when beat starts. Apps add entries.
+CELERY_BEAT_SCHEDULE = {
+    # Safety net of the outbox: dispatch whatever the on-commit kick missed and due retries.
+    "cobro-outbox-sweep": {"task": "cobro.events_dispatch", "schedule": 5.0},
+    # Upcoming-charge, trial-ending and card-expiring reminders (idempotent per period).
+    # The billing run: find due subscriptions and fan out chunks (singleton by advisory lock).
+    "billing-run-tick": {"task": "billing.tick", "schedule": 60.0},
+}
+CELERY_TASK_ROUTES = {
+    "documents.*": {"queue": "documents"},
+    "messaging.*": {"queue": "notifications"},
+    "payments.*": {"queue": "payments"},
+    "billing.tick": {"queue": "billing"},
+    "billing.run_chunk": {"queue": "billing"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # After a commit that wrote outbox events, enqueue a dispatch at once (beat sweeps anyway).
 # Tests turn it off and dispatch explicitly.
 COBRO_DISPATCH_ON_COMMIT = env.bool("COBRO_DISPATCH_ON_COMMIT", default=True)
+
+# --- Payments (billing.payments) --------------------------------------------------------------
+CELERY_BEAT_SCHEDULE["payments-janitor"] = {"task": "payments.janitor", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["payments-dunning-tick"] = {"task": "payments.dunning_tick", "schedule": 60.0}
+# Seconds after which an in-flight payment attempt is settled by asking the gateway; longer
+# than any gateway call may take (HTTP timeouts are 30 s).
+COBRO_PAYMENT_STALE_SECONDS = env.int("COBRO_PAYMENT_STALE_SECONDS", default=300)
+# Simulated latency of the sandbox gateway (the charge benchmark uses 300 ms).
+COBRO_SANDBOX_LATENCY_MS = env.int("COBRO_SANDBOX_LATENCY_MS", default=0)
+# Per-process gateway limits, e.g. {"stripe": {"concurrency": 25, "rate": 25}}.
+COBRO_GATEWAY_LIMITS = env.json("COBRO_GATEWAY_LIMITS", default={})
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+MERCADOPAGO_API_BASE = env("MERCADOPAGO_API_BASE", default="")
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -185,6 +213,7 @@ LOGIN_REDIRECT_URL = "dashboard:home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_FORMS = {"signup": "cobro.forms.SignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
@@ -240,6 +269,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Comma-separated Fernet keys, newest first. Rotation: prepend a new key, run
 # ``manage.py reencrypt_fields``, then drop the old key.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Production (the Docker image) refuses to fall back to a key generated under DATA_DIR.
+COBRO_REQUIRE_ENCRYPTION_KEYS = env.bool("COBRO_REQUIRE_ENCRYPTION_KEYS", default=False)
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -15,3 +15,4 @@ CELERY_TASK_EAGER_PROPAGATES = True
 COBRO_DISPATCH_ON_COMMIT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = DATA_DIR / "test-media"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing

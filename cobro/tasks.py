@@ -7,4 +7,6 @@ from cobro.events import events_dispatch_pending
 
 @shared_task(name="cobro.events_dispatch", ignore_result=True)
 def events_dispatch() -> int:
+    """Dispatch due outbox events. Kicked after commits and swept by beat every few seconds;
+    overlapping runs are safe (rows are locked with SKIP LOCKED)."""
     return events_dispatch_pending()

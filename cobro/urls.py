@@ -4,11 +4,47 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from cobro.views import dashboard
+from cobro.views import dashboard, members, organizations
 
 dashboard_patterns = (
     [
         path("", dashboard.HomeView.as_view(), name="home"),
+        path(
+            "organizations/new/",
+            organizations.OrganizationCreateView.as_view(),
+            name="organization_create",
+        ),
+        path(
+            "organizations/switch/",
+            organizations.OrganizationSwitchView.as_view(),
+            name="organization_switch",
+        ),
+        path(
+            "settings/organization/",
+            organizations.OrganizationSettingsView.as_view(),
+            name="organization_settings",
+        ),
+        path("settings/members/", members.MembersView.as_view(), name="members"),
+        path(
+            "settings/members/<int:pk>/role/",
+            members.MemberRoleView.as_view(),
+            name="member_role",
+        ),
+        path(
+            "settings/members/<int:pk>/remove/",
+            members.MemberRemoveView.as_view(),
+            name="member_remove",
+        ),
+        path(
+            "settings/invitations/<int:pk>/revoke/",
+            members.InvitationRevokeView.as_view(),
+            name="invitation_revoke",
+        ),
+        path(
+            "invitations/<str:token>/",
+            members.InvitationAcceptView.as_view(),
+            name="invitation_accept",
+        ),
     ],
     "dashboard",
 )
@@ -23,6 +59,7 @@ urlpatterns = [
     path("customers/", include("customers.urls", namespace="customers")),
     path("billing/", include("billing.urls", namespace="billing")),
     path("loyalty/", include("loyalty.urls", namespace="loyalty")),
+    # The REST API for integrators (API-key authentication), versioned by path.
     # The customer portal: every app contributes pages under one organization's address.
     path(
         "p/<slug:org_slug>/",

@@ -3,10 +3,23 @@ second one (``other_org``) whose data exists so that leaks would show."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from cobro.tenancy.context import use_organization
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+# No per-example deadline: the suite shares two cores with PostgreSQL; speed lives in benchmarks.
+# CI derandomizes so that a landing never depends on a lucky draw.
+settings.register_profile(
+    "cobro",
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("cobro")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ __all__ = [
     "TenantQuerySet",
 ]
 
+from cobro.models.audit import AuditEntry
 from cobro.models.events import HandlerRun, OutboxEvent
 
-__all__ += ["HandlerRun", "OutboxEvent"]
+__all__ += ["AuditEntry", "HandlerRun", "OutboxEvent"]

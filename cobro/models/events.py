@@ -23,14 +23,17 @@ class OutboxEvent(TenantModel):
     subject_id = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(db_index=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Failed deliveries wait here (exponential backoff) so one poison event cannot keep the
+    # dispatcher spinning; ``attempts`` counts tries, ``last_error`` explains the latest.
+    next_attempt_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["created_at"],
-                name="outbox_pending_idx",
+                fields=["next_attempt_at", "created_at"],
+                name="outbox_due_idx",
                 condition=models.Q(dispatched_at__isnull=True),
             )
         ]
