@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views import View
 
 
@@ -13,7 +15,8 @@ class StaffView(LoginRequiredMixin, View):
 
     ``required_permission`` is a role verb (view, bill, manage, manage_members, own); GET needs
     ``view`` at least, and unsafe methods need ``required_permission``. A user without any
-    membership is sent to create an organization.
+    membership is sent to create an organization, and a member of an organization that
+    requires two-factor authentication is sent to set it up first.
     """
 
     required_permission = "view"
@@ -29,6 +32,19 @@ class StaffView(LoginRequiredMixin, View):
             perm = self.unsafe_permission
         if not request.membership.has_perm(perm):
             raise PermissionDenied
+        if request.organization.require_mfa and not _mfa_enabled(request.user):
+            messages.warning(
+                request,
+                _("%(name)s requires two-factor authentication. Set it up to continue.")
+                % {"name": request.organization.display_name},
+            )
+            return redirect("mfa_activate_totp")
         self.organization = request.organization
         self.membership = request.membership
         return super().dispatch(request, *args, **kwargs)
+
+
+def _mfa_enabled(user) -> bool:
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return is_mfa_enabled(user)

@@ -1,0 +1,1 @@
+"""Kernel services: the functions that write (organizations, memberships, invitations)."""
