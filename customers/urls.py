@@ -1,7 +1,26 @@
 """Staff dashboard URLs of this app (mounted by cobro/urls.py under the app namespace)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from customers.views import dashboard
 
 app_name = "customers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", dashboard.CustomerListView.as_view(), name="list"),
+    path("new/", dashboard.CustomerCreateView.as_view(), name="create"),
+    path("<int:pk>/", dashboard.CustomerDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", dashboard.CustomerUpdateView.as_view(), name="update"),
+    path("import/", dashboard.CustomerImportStartView.as_view(), name="import"),
+    path("import/<int:pk>/", dashboard.CustomerImportDetailView.as_view(), name="import_detail"),
+    path(
+        "import/<int:pk>/confirm/",
+        dashboard.CustomerImportConfirmView.as_view(),
+        name="import_confirm",
+    ),
+    path(
+        "import/<int:pk>/progress/",
+        dashboard.CustomerImportProgressView.as_view(),
+        name="import_progress",
+    ),
+]
