@@ -1,0 +1,1 @@
+"""Billing services (keyword-only ``<entity>_<verb>`` functions). Import from the modules."""
