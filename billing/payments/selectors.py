@@ -1,0 +1,72 @@
+"""Reads of payments for the staff pages (all through the tenant-scoped managers)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Sum
+
+from billing.payments.models import BankStatementLine, DunningCase, PaymentAttempt, Refund
+
+
+def recovered_revenue(*, now: datetime, days: int = 30) -> list[dict]:
+    """Money collected after a failed payment (dunning cases that ended recovered), per
+    currency: in the last ``days`` and in total. Amounts in minor units."""
+    recovered = DunningCase.objects.filter(state=DunningCase.State.RECOVERED)
+    since = now - timedelta(days=days)
+    totals = {
+        row["invoice__currency"]: row
+        for row in recovered.values("invoice__currency").annotate(
+            total=Sum("recovered_minor"), cases=Count("pk")
+        )
+    }
+    recent = {
+        row["invoice__currency"]: row["total"]
+        for row in recovered.filter(updated_at__gte=since)
+        .values("invoice__currency")
+        .annotate(total=Sum("recovered_minor"))
+    }
+    return [
+        {
+            "currency": currency,
+            "total_minor": int(row["total"] or 0),
+            "recent_minor": int(recent.get(currency) or 0),
+            "cases": row["cases"],
+        }
+        for currency, row in sorted(totals.items())
+    ]
+
+
+def dunning_active_count() -> int:
+    return DunningCase.objects.filter(
+        state__in=(DunningCase.State.ACTIVE, DunningCase.State.EXHAUSTED)
+    ).count()
+
+
+def payment_timeline(attempt: PaymentAttempt) -> list[dict]:
+    """Everything that happened to the attempt's invoice, oldest first: each attempt's
+    creation and outcome, refunds, the dunning schedule."""
+    events: list[dict] = []
+    attempts = PaymentAttempt.objects.filter(invoice_id=attempt.invoice_id).order_by(
+        "created_at", "pk"
+    )
+    for a in attempts:
+        events.append({"at": a.created_at, "kind": "attempt", "attempt": a})
+        if a.completed_at:
+            events.append({"at": a.completed_at, "kind": "outcome", "attempt": a})
+    for r in Refund.objects.filter(attempt__invoice_id=attempt.invoice_id).select_related(
+        "credit_note"
+    ):
+        events.append({"at": r.completed_at or r.created_at, "kind": "refund", "refund": r})
+    case = DunningCase.objects.filter(invoice_id=attempt.invoice_id).first()
+    if case is not None and case.next_retry_at:
+        events.append({"at": case.next_retry_at, "kind": "next_retry", "case": case})
+    if case is not None and case.final_action_at and not case.final_action_taken:
+        events.append({"at": case.final_action_at, "kind": "final_action", "case": case})
+    return sorted(events, key=lambda e: (e["at"], e["kind"] != "attempt"))
+
+
+def statement_lines_for_review():
+    return BankStatementLine.objects.filter(status=BankStatementLine.Status.REVIEW).select_related(
+        "invoice", "statement"
+    )
