@@ -1,0 +1,1 @@
+"""Issued documents as files: invoice and credit note PDFs, rendered once and stored."""

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DocumentsConfig(AppConfig):
+    name = "billing.documents"
+    label = "documents"
+    verbose_name = _("Documents")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        import logging
+
+        # WeasyPrint logs every rendering step at INFO; keep workers' logs for what matters.
+        logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+        # Outbox handlers (render on issue) and the billing emails (invoice issued, receipt,
+        # reminders, ...), which need billing models and so live on the billing side.
+        from billing.documents import handlers, notifications  # noqa: F401

@@ -1,0 +1,114 @@
+"""Render an issued document once and store it; read the stored bytes back."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from billing.documents import rendering
+from billing.documents.models import DocumentFile, DocumentKind
+from cobro import clock
+from cobro.models import Organization
+from cobro.tenancy.context import use_organization
+
+logger = logging.getLogger(__name__)
+
+
+class DocumentNotIssued(ValueError):
+    """Drafts (and unknown ids) have no PDF: only issued documents are rendered."""
+
+
+def _organization_of(kind: str, object_id: int) -> Organization:
+    from billing.models import CreditNote, Invoice
+
+    model = Invoice if kind == DocumentKind.INVOICE else CreditNote
+    org_id = model.unscoped.filter(pk=object_id).values_list("organization_id", flat=True).first()
+    if org_id is None:
+        raise DocumentNotIssued(f"{kind} {object_id} does not exist")
+    return Organization.objects.get(pk=org_id)
+
+
+def _load(kind: str, object_id: int):
+    from billing.models import CreditNote, Invoice, InvoiceStatus
+
+    if kind == DocumentKind.INVOICE:
+        invoice = (
+            Invoice.unscoped.select_related("organization", "customer")
+            .prefetch_related("lines", "taxes")
+            .filter(pk=object_id)
+            .first()
+        )
+        if invoice is None or invoice.status == InvoiceStatus.DRAFT or not invoice.number:
+            raise DocumentNotIssued(f"invoice {object_id} is not issued")
+        return invoice
+    if kind == DocumentKind.CREDIT_NOTE:
+        note = (
+            CreditNote.unscoped.select_related("organization", "customer", "invoice")
+            .prefetch_related("lines")
+            .filter(pk=object_id)
+            .first()
+        )
+        if note is None:
+            raise DocumentNotIssued(f"credit note {object_id} does not exist")
+        return note
+    raise ValueError(f"unknown document kind {kind!r}")
+
+
+def document_render(*, kind: str, object_id: int) -> DocumentFile:
+    """Render and store the PDF of an issued document, once.
+
+    Returns the existing ``DocumentFile`` when there is one. Rendering happens outside any
+    transaction; the insert of the unique (kind, object_id) row decides which render is kept,
+    and a losing concurrent render deletes the file it wrote.
+    """
+    existing = DocumentFile.unscoped.filter(kind=kind, object_id=object_id).first()
+    if existing is not None:
+        return existing
+    organization = _organization_of(kind, object_id)
+    # Tasks arrive without a tenant: the document's organization scopes its related rows.
+    with use_organization(organization):
+        document = _load(kind, object_id)
+        language = rendering.document_language(document.customer)
+        if kind == DocumentKind.INVOICE:
+            pdf, pages = rendering.invoice_pdf(document, language=language)
+        else:
+            pdf, pages = rendering.credit_note_pdf(document, language=language)
+    digest = hashlib.sha256(pdf).hexdigest()
+    name = default_storage.save(
+        f"documents/{document.organization_id}/{kind}/{document.number}-{digest[:12]}.pdf",
+        ContentFile(pdf),
+    )
+    try:
+        with transaction.atomic():
+            return DocumentFile.unscoped.create(
+                organization_id=document.organization_id,
+                kind=kind,
+                object_id=object_id,
+                number=document.number,
+                language=language,
+                storage_path=name,
+                sha256=digest,
+                size_bytes=len(pdf),
+                page_count=pages,
+                rendered_at=clock.now(),
+            )
+    except IntegrityError:
+        default_storage.delete(name)
+        logger.info("%s %s was rendered concurrently; kept the first file", kind, object_id)
+        return DocumentFile.unscoped.get(kind=kind, object_id=object_id)
+
+
+def document_read(document_file: DocumentFile) -> bytes:
+    with default_storage.open(document_file.storage_path, "rb") as fh:
+        return fh.read()
+
+
+def invoice_pdf_bytes(*, invoice_id: int) -> tuple[str, bytes]:
+    """(filename, bytes) of an issued invoice's PDF, rendering it first if the documents
+    queue has not yet done so (the unique row still makes it a single render)."""
+    doc = document_render(kind=DocumentKind.INVOICE, object_id=invoice_id)
+    return doc.filename, document_read(doc)

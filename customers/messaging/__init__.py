@@ -1,0 +1,2 @@
+"""Customer communication: channels (email now), message log, preferences and consent,
+template overrides and announcements."""

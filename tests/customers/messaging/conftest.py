@@ -1,0 +1,1 @@
+from tests.customers.messaging.smtp import smtp_server  # noqa: F401
