@@ -1,0 +1,1 @@
+"""Outgoing webhooks (Standard Webhooks signatures) and the API's idempotency keys."""
