@@ -67,6 +67,10 @@ messages: setup
 	@$(PY) manage.py makemessages -l es_419 -l en --ignore=.venv --ignore=.data -v 0
 	@$(PY) manage.py compilemessages --ignore=.venv -v 0
 
+# Regenerate the committed OpenAPI schema of API v1 (tests/api/test_openapi_drift.py checks it).
+openapi: setup
+	@$(PY) manage.py spectacular --api-version v1 --validate --fail-on-warn --file openapi.yaml
+
 bench: setup
 	@$(UV) run --frozen python -m tests.bench
 

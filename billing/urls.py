@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import catalog, invoices, subscriptions, test_clock
+from billing.views import catalog, exports, invoices, subscriptions, test_clock
 
 app_name = "billing"
 
@@ -91,6 +91,7 @@ urlpatterns = [
     ),
     # Invoices
     path("invoices/", invoices.InvoiceListView.as_view(), name="invoice_list"),
+    path("invoices/export.csv", exports.InvoiceExportView.as_view(), name="invoice_export"),
     path("invoices/new/", invoices.OneOffInvoiceCreateView.as_view(), name="invoice_create"),
     path("invoices/<int:pk>/", invoices.InvoiceDetailView.as_view(), name="invoice_detail"),
     path(

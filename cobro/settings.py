@@ -61,8 +61,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "cobro",
+    "cobro.webhooks",
     "customers",
     "billing",
+    "billing.payments",
+    "billing.documents",
+    "customers.messaging",
+    "customers.portal",
     "loyalty",
 ]
 
@@ -165,12 +170,14 @@ CELERY_BEAT_SCHEDULE = {
     # Safety net of the outbox: dispatch whatever the on-commit kick missed and due retries.
     "cobro-outbox-sweep": {"task": "cobro.events_dispatch", "schedule": 5.0},
     # Upcoming-charge, trial-ending and card-expiring reminders (idempotent per period).
+    "messaging-billing-reminders": {"task": "messaging.billing_reminders", "schedule": 3600.0},
     # The billing run: find due subscriptions and fan out chunks (singleton by advisory lock).
     "billing-run-tick": {"task": "billing.tick", "schedule": 60.0},
 }
 CELERY_TASK_ROUTES = {
     "documents.*": {"queue": "documents"},
     "messaging.*": {"queue": "notifications"},
+    "webhooks.*": {"queue": "notifications"},
     "payments.*": {"queue": "payments"},
     "billing.tick": {"queue": "billing"},
     "billing.run_chunk": {"queue": "billing"},
@@ -274,9 +281,27 @@ COBRO_REQUIRE_ENCRYPTION_KEYS = env.bool("COBRO_REQUIRE_ENCRYPTION_KEYS", defaul
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cobro.api.schema.ApiAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "cobro.api.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "cobro.api.pagination.ApiCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["cobro.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DATETIME_FORMAT": "iso-8601",
+    "PAGE_SIZE": 20,
+}
+# Requests per API key (DRF rate syntax: "100/s", "6000/min"); 429 with Retry-After beyond.
+COBRO_API_RATE_LIMIT = env("COBRO_API_RATE_LIMIT", default="100/s")
+# Webhooks refuse private, loopback and link-local destinations (and plain http) unless this
+# development setting allows them.
+COBRO_WEBHOOKS_ALLOW_PRIVATE = env.bool("COBRO_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "webhooks.sweep", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["webhooks-purge-idempotency-keys"] = {
+    "task": "webhooks.purge_idempotency_keys",
+    "schedule": 3600.0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cobro API",
@@ -284,6 +309,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Schema generation runs without a tenant: introspect through the explicit manager.
+    "DEFAULT_QUERY_MANAGER": "unscoped",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cobro.api.schema.add_common_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {},
+    "DESCRIPTION": (
+        "The REST API of Cobro for integrators. Authenticate with an API key "
+        "(`Authorization: Bearer cobro_<prefix>_<secret>`). Amounts are integers in the "
+        "currency's minor unit next to an ISO 4217 `currency`; timestamps are ISO 8601 UTC. "
+        "Lists use cursor pagination (`limit` up to 100). Every POST accepts an "
+        '`Idempotency-Key`. Errors are `{"error": {"code", "message", "param"}}`.'
+    ),
 }
 
 # --- Security ---------------------------------------------------------------------------------

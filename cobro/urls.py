@@ -59,7 +59,13 @@ urlpatterns = [
     path("customers/", include("customers.urls", namespace="customers")),
     path("billing/", include("billing.urls", namespace="billing")),
     path("loyalty/", include("loyalty.urls", namespace="loyalty")),
+    path("documents/", include("billing.documents.urls", namespace="documents")),
+    path("payments/", include("billing.payments.urls", namespace="payments")),
+    path("messaging/", include("customers.messaging.urls", namespace="messaging")),
+    # Inbound payment gateway webhooks (signed by the gateway; CSRF-exempt).
+    path("webhooks/", include("billing.payments.webhook_urls")),
     # The REST API for integrators (API-key authentication), versioned by path.
+    path("api/v1/", include("cobro.api.urls")),
     # The customer portal: every app contributes pages under one organization's address.
     path(
         "p/<slug:org_slug>/",

@@ -275,9 +275,8 @@ def _portal_ttl():
 @portal_login
 def _portal_sign_in(client: Client, org: Organization) -> None:
     """Bind ``client`` to a customer of ``org`` in the portal (as a code sign-in does)."""
-    from customers.portal.session import SESSION_KEY
-
     from customers.models import Customer
+    from customers.portal.session import SESSION_KEY
 
     customer, _ = Customer.unscoped.get_or_create(
         organization=org,

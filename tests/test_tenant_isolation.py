@@ -219,7 +219,7 @@ def test_tenant_model_is_isolated(model, world):
 
 def test_url_walk_finds_the_project_urls():
     names = {r.name for r in ROUTES}
-    assert {"dashboard:home", "healthz"} <= names
+    assert {"dashboard:home", "api:organization", "healthz"} <= names
 
 
 def _url_case_kwargs(route: Route, org: Organization) -> dict[str, Any]:
