@@ -5,3 +5,21 @@ from django.utils.translation import gettext_lazy as _
 class LoyaltyConfig(AppConfig):
     name = "loyalty"
     verbose_name = _("Loyalty")
+
+    def ready(self) -> None:
+        from cobro.navigation import nav_register
+        from customers.portal.slots import portal_nav_register, portal_panel_register
+        from loyalty import demo, handlers  # noqa: F401 - registers handlers and the seeder
+
+        nav_register(
+            key="loyalty",
+            label=_("Loyalty"),
+            url_name="loyalty:home",
+            permission="view",
+            order=60,
+            icon="star",
+        )
+        portal_nav_register(key="loyalty", label=_("Points"), url_name="portal:loyalty", order=40)
+        portal_panel_register(
+            key="loyalty", template="loyalty/portal/_panel.html", slot="overview", order=50
+        )

@@ -1,0 +1,45 @@
+"""Error codes of the loyalty app: one Enum, one ``LoyaltyError`` with a code and a message.
+Services raise before writing anything (or inside their transaction), so an error leaves the
+ledger unchanged."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class LoyaltyErrorCode(StrEnum):
+    PROGRAMME_DISABLED = "programme_disabled"
+    INSUFFICIENT_POINTS = "insufficient_points"
+    REWARD_INACTIVE = "reward_inactive"
+    REWARD_OUT_OF_STOCK = "reward_out_of_stock"
+    REWARD_LIMIT_REACHED = "reward_limit_reached"
+    INVALID_POINTS = "invalid_points"
+    REASON_REQUIRED = "reason_required"
+    INVALID_TRANSITION = "invalid_transition"
+
+
+MESSAGES = {
+    LoyaltyErrorCode.PROGRAMME_DISABLED: _("The loyalty programme is not active."),
+    LoyaltyErrorCode.INSUFFICIENT_POINTS: _(
+        "Not enough points: %(balance)s available, %(needed)s needed."
+    ),
+    LoyaltyErrorCode.REWARD_INACTIVE: _("This reward is no longer available."),
+    LoyaltyErrorCode.REWARD_OUT_OF_STOCK: _("This reward is out of stock."),
+    LoyaltyErrorCode.REWARD_LIMIT_REACHED: _(
+        "You have already redeemed this reward the maximum number of times."
+    ),
+    LoyaltyErrorCode.INVALID_POINTS: _("Enter a whole number of points other than zero."),
+    LoyaltyErrorCode.REASON_REQUIRED: _("A reason is required."),
+    LoyaltyErrorCode.INVALID_TRANSITION: _("This redemption cannot change to that status."),
+}
+
+
+class LoyaltyError(Exception):
+    def __init__(self, code: LoyaltyErrorCode, **params):
+        self.code = code
+        self.params = params
+        message = MESSAGES[code]
+        self.message = str(message) % params if params else str(message)
+        super().__init__(self.message)
