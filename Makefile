@@ -40,12 +40,14 @@ setup: $(UV) system-deps
 
 run: setup
 	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py createcachetable
 	@$(PY) manage.py collectstatic --no-input -v 0
 	@$(PY) manage.py seed_demo
 	@$(PY) manage.py runall
 
 seed: setup
 	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py createcachetable
 	@$(PY) manage.py seed_demo
 
 # Two xdist workers (each with its own test database); override with PYTEST_ARGS="...".

@@ -201,6 +201,12 @@ COBRO_GATEWAY_LIMITS = env.json("COBRO_GATEWAY_LIMITS", default={})
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 MERCADOPAGO_API_BASE = env("MERCADOPAGO_API_BASE", default="")
 
+# --- Loyalty ---------------------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE["loyalty-expire-points"] = {
+    "task": "loyalty.expire_points",
+    "schedule": 3600.0,
+}
+
 # --- Auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -9,7 +9,7 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing.payments import handlers  # noqa: F401  (registers outbox handlers)
+        from billing.payments import demo, handlers  # noqa: F401  (demo seeder, outbox handlers)
         from cobro.navigation import nav_register
 
         nav_register(

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from cobro.models import Membership, Organization
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import OrganizationFactory, UserFactory
 
 User = get_user_model()
 PASSWORD = "Tortuga-Azul-2718"
@@ -221,8 +221,3 @@ def test_password_reset_sends_email(owner):
 def test_logout_ends_the_session(owner_client):
     owner_client.post("/accounts/logout/")
     assert owner_client.get("/").status_code == 302
-
-
-def test_membership_factory_is_importable():
-    # Keeps the shared factories honest for this module's fixtures.
-    assert MembershipFactory._meta.model is Membership

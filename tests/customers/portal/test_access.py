@@ -47,7 +47,10 @@ def _objects(org, customer):
     method = payment_method_add_card(
         customer=customer, gateway="sandbox", token="tok_sandbox_success"
     )
+    from tests.loyalty.isolation import _reward
+
     return {
+        "loyalty.reward": _reward(org),
         "billing.subscription": sub,
         "billing.invoice": invoice,
         "payments.paymentmethod": method,
@@ -60,6 +63,7 @@ KIND_OF_ROUTE = {
     "payment_method": "payments.paymentmethod",
     "subscription": "billing.subscription",
     "staff_send_link": "customers.customer",
+    "loyalty_redeem": "loyalty.reward",
 }
 
 
@@ -83,6 +87,8 @@ def test_every_portal_url_refuses_other_customers_and_other_organizations(
     for name, _kwargs in routes:
         kind = _kind(name)
         for owner_objects in (theirs_same_org, theirs_other_org):
+            if kind == "loyalty.reward" and owner_objects is theirs_same_org:
+                continue  # rewards belong to the organization: every customer of it may redeem
             url = reverse(name, kwargs={"org_slug": org.slug, "pk": owner_objects[kind].pk})
             for method in ("get", "post"):
                 response = getattr(client, method)(url)
