@@ -176,7 +176,11 @@ def price_update(*, price: Price, now: datetime | None = None, **changes) -> Pri
     unknown = set(changes) - set(_PRICE_FIELDS)
     if unknown:
         raise TypeError(f"unknown price fields: {sorted(unknown)}")
-    price = Price.unscoped.select_for_update().select_related("organization").get(pk=price.pk)
+    price = (
+        Price.unscoped.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=price.pk)
+    )
     if not price.active:
         raise BillingError(BillingErrorCode.PRICE_ARCHIVED)
     values = {f: getattr(price, f) for f in _PRICE_FIELDS}

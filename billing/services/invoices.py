@@ -132,7 +132,11 @@ def _write_lines(invoice: Invoice, document: DocumentDraft) -> None:
 
 
 def _lock_invoice(invoice: Invoice) -> Invoice:
-    return Invoice.unscoped.select_for_update().select_related("organization").get(pk=invoice.pk)
+    return (
+        Invoice.unscoped.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=invoice.pk)
+    )
 
 
 def _check_transition(invoice: Invoice, to: str) -> None:

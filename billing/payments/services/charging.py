@@ -83,7 +83,11 @@ def payment_attempt_create(
     dunning starts, so the customer is asked to add one. Raises ``PaymentError`` when the
     invoice is not payable or an attempt is already in flight."""
     with transaction.atomic():
-        inv = Invoice.unscoped.select_for_update().select_related("organization").get(pk=invoice.pk)
+        inv = (
+            Invoice.unscoped.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=invoice.pk)
+        )
         now = now or clock.now(inv.organization)
         if inv.status not in PAYABLE_STATUSES or inv.amount_due_minor <= 0:
             raise PaymentError(PaymentErrorCode.INVOICE_NOT_PAYABLE)

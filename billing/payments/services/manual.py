@@ -139,7 +139,11 @@ def payment_record_manual(
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
         raise PaymentError(PaymentErrorCode.AMOUNT_NOT_POSITIVE)
     with transaction.atomic():
-        inv = Invoice.unscoped.select_for_update().select_related("organization").get(pk=invoice.pk)
+        inv = (
+            Invoice.unscoped.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=invoice.pk)
+        )
         now = now or clock.now(inv.organization)
         if inv.status not in PAYABLE_STATUSES or inv.amount_due_minor <= 0:
             raise PaymentError(PaymentErrorCode.INVOICE_NOT_PAYABLE)
