@@ -111,6 +111,12 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url_config(env("DATABASE_URL"))}
+    # A Unix-socket directory travels percent-encoded in the host (libpq's convention:
+    # postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ leaves it encoded.
+    if DATABASES["default"].get("HOST", "").startswith("%2F"):
+        from urllib.parse import unquote
+
+        DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"])
 else:
     from cobro.embedded import embedded_database_config
 

@@ -8,6 +8,7 @@ import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -82,7 +83,8 @@ def test_pay_now_racing_the_automatic_charge_200_times_charges_at_most_once():
 
 def _charge_run_env(latency_ms: int) -> dict:
     db = connection.settings_dict
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    host = quote(db["HOST"] or "127.0.0.1", safe="")  # a socket directory on the embedded default
+    url = f"postgres://{db['USER'] or 'postgres'}@{host}:{db['PORT'] or 5432}"
     return {
         **os.environ,
         "DATABASE_URL": f"{url}/{db['NAME']}",
