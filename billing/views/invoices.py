@@ -4,14 +4,11 @@ every action needs "bill" and goes through a confirmation step."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,6 +23,7 @@ from billing.forms import (
     parse_major_amount,
 )
 from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus
+from billing.selectors import filtered_invoices
 from billing.services.invoices import (
     CreditItem,
     ManualItem,
@@ -66,25 +64,8 @@ class InvoiceListView(BillingView):
     def get(self, request):
         form = InvoiceFilterForm(request.GET or None)
         filters = form.cleaned_data if form.is_valid() else {}
-        invoices = Invoice.objects.select_related("customer")
-        if filters.get("status"):
-            invoices = invoices.filter(status=filters["status"])
-        q = (filters.get("q") or "").strip()
-        if q:
-            invoices = invoices.filter(
-                Q(customer__name__icontains=q)
-                | Q(customer__email__icontains=q)
-                | Q(number__icontains=q)
-            )
-        tz = ZoneInfo(self.organization.time_zone)
-        if filters.get("date_from"):
-            invoices = invoices.filter(
-                created_at__gte=datetime.combine(filters["date_from"], time(0), tzinfo=tz)
-            )
-        if filters.get("date_to"):
-            end = datetime.combine(filters["date_to"] + timedelta(days=1), time(0), tzinfo=tz)
-            invoices = invoices.filter(created_at__lt=end)
-        page = Paginator(invoices.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
+        invoices = filtered_invoices(organization=self.organization, data=filters)
+        page = Paginator(invoices.select_related("customer"), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         return render(
