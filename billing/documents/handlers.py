@@ -32,6 +32,11 @@ def on_invoice_finalized(event: OutboxEvent) -> None:
     _enqueue_render(DocumentKind.INVOICE, int(event.payload["invoice_id"]))
 
 
+@register_handler("invoice.paid", name="documents.render_receipt")
+def on_invoice_paid(event: OutboxEvent) -> None:
+    _enqueue_render(DocumentKind.RECEIPT, int(event.payload["invoice_id"]))
+
+
 @register_handler("credit_note.issued", name="documents.render_credit_note")
 def on_credit_note_issued(event: OutboxEvent) -> None:
     object_id = event.payload.get("credit_note_id") or event.subject_id

@@ -1,4 +1,4 @@
-"""The stored file of an issued document (invoice or credit note PDF)."""
+"""The stored file of an issued document (invoice, paid invoice or credit note PDF)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from cobro.models import TenantModel
 class DocumentKind(models.TextChoices):
     INVOICE = "invoice", _("invoice")
     CREDIT_NOTE = "credit_note", _("credit note")
+    #: The invoice as paid: rendered once when it is paid, sent with the payment receipt and
+    #: served instead of the issued copy from then on (the issued copy said "payment due").
+    RECEIPT = "receipt", _("paid invoice")
 
 
 class DocumentFile(TenantModel):

@@ -191,6 +191,30 @@ def _build_subscription(message) -> Built:
     return Built(context=_subscription_context(_subscription(message)))
 
 
+def _build_plan_changed(message) -> Built:
+    """The plan the customer moved to: for a change at the next period the subscription still
+    carries the old price until then, so the new one comes from the event's params."""
+    from billing.models import Price
+
+    sub = _subscription(message)
+    context = _subscription_context(sub)
+    new_price_id = message.params.get("new_price_id")
+    if new_price_id and new_price_id != sub.price_id:
+        price = (
+            Price.unscoped.select_related("product")
+            .filter(pk=new_price_id, organization_id=message.organization_id)
+            .first()
+        )
+        if price is not None:
+            quantity = int(message.params.get("new_quantity") or sub.quantity)
+            name = price.product.name
+            context["plan_name"] = f"{name} ({price.nickname})" if price.nickname else name
+            context["amount"] = _formatter(sub.customer, price.currency).money(
+                price.amount_minor * quantity
+            )
+    return Built(context=context)
+
+
 def _build_card_expiring(message) -> Built:
     from customers.models import Customer
 
@@ -218,7 +242,7 @@ for key, topic, label, build in [
     ("subscription_paused", Topic.BILLING, _("Subscription paused"), _build_subscription),
     ("subscription_resumed", Topic.BILLING, _("Subscription resumed"), _build_subscription),
     ("subscription_canceled", Topic.BILLING, _("Subscription canceled"), _build_subscription),
-    ("subscription_plan_changed", Topic.BILLING, _("Plan changed"), _build_subscription),
+    ("subscription_plan_changed", Topic.BILLING, _("Plan changed"), _build_plan_changed),
 ]:
     register_kind(
         MessageKind(key=key, topic=topic, label=label, build=build, sample=_sample_invoice)
@@ -292,12 +316,12 @@ def on_card_expiring(event: OutboxEvent) -> None:
     )
 
 
-def _subscription_message(event: OutboxEvent, template_key: str) -> None:
+def _subscription_message(event: OutboxEvent, template_key: str, **params) -> None:
     p = event.payload
     message_queue(
         customer=_customer(p["customer_id"]),
         template_key=template_key,
-        params={"subscription_id": p["subscription_id"]},
+        params={"subscription_id": p["subscription_id"], **params},
         dedupe_key=f"{template_key}:{event.pk}",
     )
 
@@ -328,7 +352,12 @@ def on_subscription_updated(event: OutboxEvent) -> None:
         previous is not None and previous != p.get("price_id")
     )
     if is_plan_change:
-        _subscription_message(event, "subscription_plan_changed")
+        _subscription_message(
+            event,
+            "subscription_plan_changed",
+            new_price_id=p.get("new_price_id") or p.get("price_id"),
+            new_quantity=p.get("new_quantity") or p.get("quantity"),
+        )
 
 
 @register_handler("subscription.created", name="messaging.welcome")

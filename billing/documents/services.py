@@ -25,7 +25,7 @@ class DocumentNotIssued(ValueError):
 def _organization_of(kind: str, object_id: int) -> Organization:
     from billing.models import CreditNote, Invoice
 
-    model = Invoice if kind == DocumentKind.INVOICE else CreditNote
+    model = CreditNote if kind == DocumentKind.CREDIT_NOTE else Invoice
     org_id = model.unscoped.filter(pk=object_id).values_list("organization_id", flat=True).first()
     if org_id is None:
         raise DocumentNotIssued(f"{kind} {object_id} does not exist")
@@ -35,7 +35,7 @@ def _organization_of(kind: str, object_id: int) -> Organization:
 def _load(kind: str, object_id: int):
     from billing.models import CreditNote, Invoice, InvoiceStatus
 
-    if kind == DocumentKind.INVOICE:
+    if kind in (DocumentKind.INVOICE, DocumentKind.RECEIPT):
         invoice = (
             Invoice.unscoped.select_related("organization", "customer")
             .prefetch_related("lines", "taxes")
@@ -44,6 +44,8 @@ def _load(kind: str, object_id: int):
         )
         if invoice is None or invoice.status == InvoiceStatus.DRAFT or not invoice.number:
             raise DocumentNotIssued(f"invoice {object_id} is not issued")
+        if kind == DocumentKind.RECEIPT and invoice.status != InvoiceStatus.PAID:
+            raise DocumentNotIssued(f"invoice {object_id} is not paid")
         return invoice
     if kind == DocumentKind.CREDIT_NOTE:
         note = (
@@ -73,10 +75,10 @@ def document_render(*, kind: str, object_id: int) -> DocumentFile:
     with use_organization(organization):
         document = _load(kind, object_id)
         language = rendering.document_language(document.customer)
-        if kind == DocumentKind.INVOICE:
-            pdf, pages = rendering.invoice_pdf(document, language=language)
-        else:
+        if kind == DocumentKind.CREDIT_NOTE:
             pdf, pages = rendering.credit_note_pdf(document, language=language)
+        else:
+            pdf, pages = rendering.invoice_pdf(document, language=language)
     digest = hashlib.sha256(pdf).hexdigest()
     name = default_storage.save(
         f"documents/{document.organization_id}/{kind}/{document.number}-{digest[:12]}.pdf",
@@ -107,8 +109,22 @@ def document_read(document_file: DocumentFile) -> bytes:
         return fh.read()
 
 
+def invoice_document_kind(invoice) -> str:
+    """Which stored copy of an invoice is current: the paid copy once it is paid (it says
+    "paid" and when), the issued copy before."""
+    from billing.models import InvoiceStatus
+
+    return DocumentKind.RECEIPT if invoice.status == InvoiceStatus.PAID else DocumentKind.INVOICE
+
+
 def invoice_pdf_bytes(*, invoice_id: int) -> tuple[str, bytes]:
-    """(filename, bytes) of an issued invoice's PDF, rendering it first if the documents
-    queue has not yet done so (the unique row still makes it a single render)."""
-    doc = document_render(kind=DocumentKind.INVOICE, object_id=invoice_id)
+    """(filename, bytes) of the current PDF of an issued invoice (the paid copy once paid),
+    rendering it first if the documents queue has not yet done so (the unique row still makes
+    it a single render per copy)."""
+    from billing.models import Invoice
+
+    invoice = Invoice.unscoped.only("status").filter(pk=invoice_id).first()
+    if invoice is None:
+        raise DocumentNotIssued(f"invoice {invoice_id} does not exist")
+    doc = document_render(kind=invoice_document_kind(invoice), object_id=invoice_id)
     return doc.filename, document_read(doc)

@@ -7,7 +7,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from billing.documents.models import DocumentKind
-from billing.documents.services import DocumentNotIssued, document_read, document_render
+from billing.documents.services import (
+    DocumentNotIssued,
+    document_read,
+    document_render,
+    invoice_document_kind,
+)
 from cobro.views.base import StaffView
 
 
@@ -32,7 +37,9 @@ class InvoicePdfView(StaffView):
 
         invoice = get_object_or_404(Invoice.objects.exclude(status="draft"), pk=pk)
         return pdf_response(
-            kind=DocumentKind.INVOICE, object_id=invoice.pk, download="download" in request.GET
+            kind=invoice_document_kind(invoice),
+            object_id=invoice.pk,
+            download="download" in request.GET,
         )
 
 

@@ -143,8 +143,10 @@ def _persist(
     now: datetime,
     billing_reason: str,
     credit_kind: str = CreditLedgerEntry.Kind.PRORATION,
+    event_extra: dict | None = None,
 ) -> Invoice | None:
-    """Write ``plan``: status change (checked), invoice (finalized), credit, events."""
+    """Write ``plan``: status change (checked), invoice (finalized), credit, events (their
+    payloads carry ``event_extra``)."""
     _check_transition(plan.before.status, plan.after.status)
     invoice = None
     doc = plan.document
@@ -174,7 +176,9 @@ def _persist(
     sub.updated_at = now
     sub.save()
     for event_type in plan.events:
-        extra = {"invoice_id": invoice.pk} if invoice is not None else {}
+        extra = dict(event_extra or {})
+        if invoice is not None:
+            extra["invoice_id"] = invoice.pk
         if plan.credit_minor:
             extra["credit_minor"] = plan.credit_minor
         event_emit(
@@ -490,7 +494,23 @@ def subscription_change(
     sub = _locked_or_raise(subscription)
     now = now or clock.now(sub.organization)
     plan = _plan_change(sub, price=price, quantity=quantity, when=when, prorate=prorate, now=now)
-    invoice = _persist(sub, plan, now=now, billing_reason=BillingReason.SUBSCRIPTION_UPDATE)
+    # Consumers (the "plan changed" email, webhooks) tell a plan change from other updates
+    # by this marker and see what it was before.
+    change = {
+        "change": "plan",
+        "previous_price_id": sub.price_id,
+        "previous_quantity": sub.quantity,
+        "new_price_id": (price or sub.price).pk,
+        "new_quantity": sub.quantity if quantity is None else quantity,
+        "effective": when,
+    }
+    invoice = _persist(
+        sub,
+        plan,
+        now=now,
+        billing_reason=BillingReason.SUBSCRIPTION_UPDATE,
+        event_extra=change,
+    )
     return ChangeResult(plan=plan, invoice=invoice)
 
 

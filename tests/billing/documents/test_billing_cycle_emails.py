@@ -13,6 +13,7 @@ from billing.documents.notifications import billing_reminders_queue
 from billing.payments.services.methods import payment_method_add_card
 from billing.services.subscriptions import (
     subscription_cancel,
+    subscription_change,
     subscription_create,
     subscription_pause,
     subscription_renew,
@@ -106,11 +107,16 @@ def test_emails_of_a_billing_cycle(
     assert filename == "F-000001.pdf"
     assert "F-000001" in pdf_text and "$11.900" in pdf_text and "IVA 19%" in pdf_text
 
-    # 2. Paid by card: a receipt with the same PDF and a thank-you.
+    assert "Pendiente de pago" in pdf_text and "Pagada" not in pdf_text
+
+    # 2. Paid by card: a receipt with the paid copy of the PDF and a thank-you.
     assert sub.invoices.get().status == "paid"
     [receipt] = smtp_server.by_subject("recibimos tu pago de $11.900")
     assert "¡Gracias!" in receipt.get_body(("plain",)).get_content()
-    assert pdf_of(receipt)[0] == "F-000001.pdf"
+    receipt_name, receipt_text = pdf_of(receipt)
+    assert receipt_name == "F-000001.pdf"
+    assert "F-000001" in receipt_text and "$11.900" in receipt_text
+    assert "Pagada" in receipt_text and "Pendiente de pago" not in receipt_text
 
     # 3. Three days before renewal: the upcoming-charge reminder, with one-click unsubscribe.
     sub.refresh_from_db()
@@ -159,6 +165,20 @@ def test_emails_of_a_billing_cycle(
     dispatch(t_pause)
     subscription_resume(subscription=sub, now=t_pause + timedelta(hours=1))
     dispatch(t_pause + timedelta(hours=1))
+    # A plan change at the next period: the email names the plan moved to, not the old one.
+    premium = PriceFactory(
+        organization=branded_org,
+        product=ProductFactory(organization=branded_org, name="Plan Premium"),
+        amount_minor=20_000,
+        tax_rate=cycle_price.tax_rate,
+        tax_behavior="exclusive",
+    )
+    t_change = t_pause + timedelta(hours=1, minutes=30)
+    subscription_change(subscription=sub, price=premium, when="next_period", now=t_change)
+    dispatch(t_change)
+    [changed] = smtp_server.by_subject("cambiaste tu plan")
+    assert changed["Subject"] == "Acme SpA: cambiaste tu plan a Plan Premium"
+    assert "$20.000" in changed.get_body(("plain",)).get_content()
     subscription_cancel(subscription=sub, now=t_pause + timedelta(hours=2))
     dispatch(t_pause + timedelta(hours=2))
     assert len(smtp_server.by_subject("tu suscripción está en pausa")) == 1
