@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from billing.api import views
+from billing.api import payments, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("tax_rates", views.TaxRateViewSet, basename="tax_rate")
@@ -13,6 +13,9 @@ router.register("coupons", views.CouponViewSet, basename="coupon")
 router.register("subscriptions", views.SubscriptionViewSet, basename="subscription")
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
 router.register("credit_notes", views.CreditNoteViewSet, basename="credit_note")
+router.register("payment_methods", payments.PaymentMethodViewSet, basename="payment_method")
+router.register("payments", payments.PaymentViewSet, basename="payment")
+router.register("refunds", payments.RefundViewSet, basename="refund")
 
 urlpatterns = [
     path("test_clock", views.TestClockView.as_view(), name="test_clock"),

@@ -26,3 +26,5 @@ class ApiErrorCode(StrEnum):
     IDEMPOTENCY_KEY_IN_PROGRESS = "idempotency_key_in_progress"
     CONFLICT = "conflict"
     DOCUMENT_NOT_AVAILABLE = "document_not_available"
+    PAYMENT_METHOD_REQUIRED = "payment_method_required"
+    GATEWAY_ERROR = "gateway_error"

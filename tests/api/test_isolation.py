@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from billing.payments.services.charging import invoice_pay_now
+from billing.payments.services.methods import payment_method_add_card
+from billing.payments.services.refunds import payment_refund
 from billing.services.catalog import coupon_create, price_create, product_create, tax_rate_create
-from billing.services.invoices import credit_note_issue
 from billing.services.subscriptions import subscription_create
 from cobro.events import event_emit
 from cobro.webhooks.models import WebhookDelivery
@@ -23,11 +25,16 @@ def _world(org, settings) -> dict[str, object]:
     )
     product = product_create(organization=org, name=f"{org.slug} plan")
     price = price_create(product=product, currency="CLP", amount_minor=1000)
+    method = payment_method_add_card(
+        customer=customer, gateway="sandbox", token="tok_sandbox_success"
+    )
     sub = subscription_create(customer=customer, price=price)
     from billing.models import Invoice
 
     invoice = Invoice.unscoped.get(subscription=sub)
-    note = credit_note_issue(invoice=invoice, reason="x")
+    attempt = invoice_pay_now(invoice=invoice)
+    refund = payment_refund(attempt=attempt, amount_minor=100)
+    note = refund.credit_note  # a refund is credited with a credit note
     endpoint, _ = webhook_endpoint_create(organization=org, url="http://127.0.0.1:9/x")
     with transaction.atomic():
         event = event_emit(organization=org, type="demo.event", payload={"org": org.slug})
@@ -39,6 +46,9 @@ def _world(org, settings) -> dict[str, object]:
         "subscriptions": sub,
         "invoices": invoice,
         "credit_notes": note,
+        "payment_methods": method,
+        "payments": attempt,
+        "refunds": refund,
         "tax_rates": tax_rate_create(organization=org, name=f"{org.slug} IVA", percentage="19"),
         "coupons": coupon_create(organization=org, code=f"{org.slug}X", name="c", percent_off="5"),
         "events": event,
@@ -68,6 +78,8 @@ ACTIONS = {
         ("post", "/pay"),
         ("get", "/pdf"),
     ],
+    "payment_methods": [("post", "/set_default"), ("delete", "")],
+    "payments": [("post", "/refund")],
     "webhook_endpoints": [("patch", ""), ("post", "/rotate_secret")],
     "webhook_deliveries": [("post", "/replay")],
 }
