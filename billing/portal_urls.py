@@ -45,6 +45,11 @@ urlpatterns: list = [
         name="subscription_cancel",
     ),
     path(
+        "subscriptions/<int:pk>/retention-offer/",
+        v.SubscriptionRetentionOfferView.as_view(),
+        name="subscription_retention_offer",
+    ),
+    path(
         "subscriptions/<int:pk>/undo-cancel/",
         v.SubscriptionUndoCancelView.as_view(),
         name="subscription_undo_cancel",

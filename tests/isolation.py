@@ -306,6 +306,7 @@ for _name, _label in (
     ("subscription_resume", "billing.subscription"),
     ("subscription_cancel", "billing.subscription"),
     ("subscription_undo_cancel", "billing.subscription"),
+    ("subscription_retention_offer", "billing.subscription"),
     ("staff_send_link", "customers.customer"),
 ):
     _portal_case(_name, _label)

@@ -572,6 +572,38 @@ def subscription_renew(*, subscription: Subscription, now: datetime) -> Invoice 
         return _renew_locked(sub, now=now)
 
 
+@transaction.atomic
+def subscription_coupon_apply(
+    *, subscription: Subscription, coupon: Coupon, now: datetime | None = None
+) -> Subscription:
+    """Attach ``coupon`` to a live subscription (a retention offer, a goodwill gesture): it
+    discounts the invoices from the next renewal on, for the coupon's duration, and counts as
+    one redemption. It replaces a coupon the subscription had; the same coupon again is
+    ``nothing_to_change``. A coupon of another organization, inactive, expired, exhausted or
+    in another currency is refused and nothing changes."""
+    sub = _locked_or_raise(subscription)
+    now = now or clock.now(sub.organization)
+    if sub.status not in (St.ACTIVE, St.TRIALING, St.PAST_DUE):
+        raise BillingError(BillingErrorCode.INVALID_TRANSITION, current=sub.status)
+    if coupon.organization_id != sub.organization_id:
+        raise BillingError(BillingErrorCode.COUPON_INVALID)
+    if sub.coupon_id == coupon.pk:
+        raise BillingError(BillingErrorCode.NOTHING_TO_CHANGE)
+    coupon_redeem(coupon=coupon, currency=sub.currency, now=now)
+    previous = sub.coupon_id
+    sub.coupon = coupon
+    sub.coupon_periods_used = 0
+    sub.updated_at = now
+    sub.save(update_fields=["coupon", "coupon_periods_used", "updated_at"])
+    event_emit(
+        organization=sub.organization,
+        type="subscription.updated",
+        payload=_payload(sub, change="coupon", coupon_id=coupon.pk, previous_coupon_id=previous),
+        subject=sub,
+    )
+    return sub
+
+
 def subscription_preview_invoices(*, subscription: Subscription, count: int) -> list[Plan]:
     """Dry run of the next ``count`` invoices through the same planner, writing nothing."""
     sub = Subscription.unscoped.select_related(*_RELATED).get(pk=subscription.pk)

@@ -759,6 +759,35 @@ class SubscriptionCancelView(CustomerObjectsMixin, PortalView):
         return redirect(self.url("subscription_detail", pk=sub.pk))
 
 
+class SubscriptionRetentionOfferView(CustomerObjectsMixin, PortalView):
+    """Accept the organization's retention offer from the cancellation page: its coupon is
+    attached to the subscription and nothing is cancelled. An offer whose coupon is gone,
+    used up or already applied says so and changes nothing."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        from billing.models import Coupon
+        from billing.services.subscriptions import subscription_coupon_apply
+
+        sub = self.get_subscription(pk)
+        code = portal_settings_for(self.organization).retention_coupon_code.strip()
+        coupon = Coupon.objects.filter(code__iexact=code).first() if code else None
+        if coupon is None:
+            messages.error(request, _("This offer is no longer available."))
+            return redirect(self.url("subscription_cancel", pk=sub.pk))
+        try:
+            subscription_coupon_apply(subscription=sub, coupon=coupon)
+        except BillingError as exc:
+            messages.error(request, exc.message)
+            return redirect(self.url("subscription_cancel", pk=sub.pk))
+        messages.success(
+            request,
+            _("Thank you for staying! The offer applies from your next invoice."),
+        )
+        return redirect(self.url("subscription_detail", pk=sub.pk))
+
+
 class SubscriptionUndoCancelView(CustomerObjectsMixin, PortalView):
     http_method_names = ["post"]
 

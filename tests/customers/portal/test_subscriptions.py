@@ -202,3 +202,62 @@ def test_undo_a_scheduled_cancellation(client_a, org, subscription):
     assert not subscription.cancel_at_period_end
     assert "will continue" in response.content.decode()
     assert Subscription.unscoped.get(pk=subscription.pk).status == "active"
+
+
+def test_accepting_the_retention_offer_discounts_the_next_renewal_and_cancels_nothing(
+    client_a, org, subscription
+):
+    from billing.services.catalog import coupon_create
+    from billing.services.subscriptions import subscription_renew
+
+    with use_organization(org):
+        coupon = coupon_create(
+            organization=org,
+            code="QUEDATE50",
+            name="Quédate",
+            percent_off="50",
+            duration="repeating",
+            duration_periods=2,
+            max_redemptions=1,
+        )
+    PortalSettings.unscoped.create(
+        organization=org,
+        retention_offer_text="Quédate: 50% los próximos 2 meses",
+        retention_coupon_code="quedate50",
+    )
+    page = client_a.get(url(org, "subscription_cancel", pk=subscription.pk)).content.decode()
+    offer_url = url(org, "subscription_retention_offer", pk=subscription.pk)
+    assert f'action="{offer_url}"' in page
+    response = client_a.post(offer_url, follow=True)
+    assert "Thank you for staying" in response.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.coupon_id == coupon.pk and subscription.status == "active"
+    assert not subscription.cancel_at_period_end
+    assert not CancellationFeedback.unscoped.exists()
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 1
+
+    # The same offer twice changes nothing (and the coupon is used up anyway).
+    again = client_a.post(offer_url, follow=True).content.decode()
+    assert "Thank you for staying" not in again
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 1
+
+    # The next renewal carries the discount as a line: 10.000 at 50% off.
+    with use_organization(org):
+        invoice = subscription_renew(subscription=subscription, now=subscription.next_billing_at)
+    assert invoice is not None
+    assert invoice.discount_minor == 5_000
+    assert InvoiceLine.unscoped.filter(invoice=invoice, kind="discount").exists()
+
+
+def test_an_offer_whose_coupon_is_gone_changes_nothing(client_a, org, subscription):
+    PortalSettings.unscoped.create(
+        organization=org, retention_offer_text="Quédate", retention_coupon_code="NOEXISTE"
+    )
+    response = client_a.post(
+        url(org, "subscription_retention_offer", pk=subscription.pk), follow=True
+    )
+    assert "no longer available" in response.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.coupon_id is None and subscription.status == "active"
