@@ -45,6 +45,8 @@ class SavedMethod:
     exp_month: int | None = None
     exp_year: int | None = None
     fingerprint: str = ""
+    #: ``type="wallet"``: the wallet's kind (``payments.WalletKind`` values, e.g. apple_pay).
+    wallet: str = ""
 
 
 @dataclass(frozen=True)

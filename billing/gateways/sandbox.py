@@ -62,9 +62,14 @@ def sandbox_tokenize(number: str) -> str:
     return f"tok_sandbox_{card.behaviour}"
 
 
+#: A card held in the sandbox's test wallet (like Apple/Google Pay at a real provider):
+#: ``tok_sandbox_wallet_<behaviour>`` saves a ``wallet`` method charged like that card.
+WALLET_TOKEN_PREFIX = "tok_sandbox_wallet_"  # noqa: S105 - a test token prefix
+
+
 def _card_for_token(token: str) -> TestCard:
     # Saved methods look like pm_sandbox_<behaviour>_<random>; tokens tok_sandbox_<behaviour>.
-    for prefix in ("tok_sandbox_", "pm_sandbox_"):
+    for prefix in (WALLET_TOKEN_PREFIX, "tok_sandbox_", "pm_sandbox_"):
         if token.startswith(prefix):
             rest = token[len(prefix) :]
             behaviour = rest.rsplit("__", 1)[0]
@@ -95,6 +100,8 @@ class SandboxGateway(Gateway):
             exp_month=12,
             exp_year=clock.now().year + 3,
             fingerprint=f"fp_{card.number[-8:]}",
+            type="wallet" if token.startswith(WALLET_TOKEN_PREFIX) else "card",
+            wallet="sandbox_wallet" if token.startswith(WALLET_TOKEN_PREFIX) else "",
         )
 
     def charge(
@@ -112,19 +119,19 @@ class SandboxGateway(Gateway):
         card = _card_for_token(method_token)
         self._latency()
         succeeded = card.behaviour in ("success", "success_mastercard", "timeout")
-        # The provider's own record, committed before it answers (as a real provider would).
-        with transaction.atomic():
-            row = SandboxCharge.unscoped.create(
-                organization=self.organization,
-                idempotency_key=idempotency_key,
-                reference=f"ch_sandbox_{secrets.token_hex(10)}",
-                method_token=method_token,
-                amount_minor=amount_minor,
-                currency=currency,
-                status="succeeded" if succeeded else "failed",
-                decline_code="" if succeeded else card.decline_code,
-                created_at=clock.now(),
-            )
+        # The provider's own record, committed before it answers (as a real provider would):
+        # gateway calls run outside any transaction, so this one INSERT autocommits.
+        row = SandboxCharge.unscoped.create(
+            organization=self.organization,
+            idempotency_key=idempotency_key,
+            reference=f"ch_sandbox_{secrets.token_hex(10)}",
+            method_token=method_token,
+            amount_minor=amount_minor,
+            currency=currency,
+            status="succeeded" if succeeded else "failed",
+            decline_code="" if succeeded else card.decline_code,
+            created_at=clock.now(),
+        )
         if card.behaviour.startswith("timeout"):
             raise GatewayUnknownOutcome("sandbox: the gateway did not answer in time")
         return self._result(row, card)

@@ -123,9 +123,10 @@ class StripeGateway(Gateway):
     def setup_intent_create(self, *, customer_ref: str) -> SetupIntentStart:
         """A SetupIntent for saving a card for later off-session charges."""
         try:
-            intent = self.client.v1.setup_intents.create(
-                params={"customer": customer_ref, "usage": "off_session"}
-            )
+            params: dict[str, Any] = {"usage": "off_session"}
+            if customer_ref:  # none yet at checkout: save_method attaches it later
+                params["customer"] = customer_ref
+            intent = self.client.v1.setup_intents.create(params=cast(Any, params))
         except stripe.StripeError as exc:
             raise self._refused(exc) from exc
         return SetupIntentStart(
@@ -153,16 +154,7 @@ class StripeGateway(Gateway):
             raise GatewayError(f"stripe: {exc.user_message or exc}") from exc
         except stripe.StripeError as exc:
             raise self._refused(exc) from exc
-        card = _get(method, "card") or {}
-        return SavedMethod(
-            token=method.id,
-            type="card",
-            brand=str(_get(card, "brand") or ""),
-            last4=str(_get(card, "last4") or ""),
-            exp_month=_get(card, "exp_month"),
-            exp_year=_get(card, "exp_year"),
-            fingerprint=str(_get(card, "fingerprint") or ""),
-        )
+        return saved_method_from_stripe(method)
 
     # --- charges ------------------------------------------------------------------------------
     def charge(
@@ -281,6 +273,31 @@ class StripeGateway(Gateway):
         except stripe.StripeError as exc:
             raise self._refused(exc) from exc
         return str(_get(_get(intent, "metadata"), IDEMPOTENCY_METADATA_KEY) or "")
+
+
+#: Stripe wallets we can charge off-session like cards: a card PaymentMethod whose
+#: ``card.wallet.type`` is one of these, or a PaymentMethod of type ``link``.
+STRIPE_WALLETS = {"apple_pay", "google_pay", "samsung_pay", "link"}
+
+
+def saved_method_from_stripe(method: Any) -> SavedMethod:
+    """Display data of a Stripe PaymentMethod: a card, or a wallet holding a card (Apple Pay,
+    Google Pay, Samsung Pay through ``card.wallet``; Link as its own type)."""
+    card = _get(method, "card") or {}
+    wallet = str(_get(_get(card, "wallet"), "type") or "")
+    if _get(method, "type") == "link":
+        wallet = "link"
+    is_wallet = wallet in STRIPE_WALLETS
+    return SavedMethod(
+        token=str(_get(method, "id")),
+        type="wallet" if is_wallet else "card",
+        brand=str(_get(card, "brand") or ""),
+        last4=str(_get(card, "last4") or ""),
+        exp_month=_get(card, "exp_month"),
+        exp_year=_get(card, "exp_year"),
+        fingerprint=str(_get(card, "fingerprint") or ""),
+        wallet=wallet if is_wallet else "",
+    )
 
 
 def webhook_payment_reference(event_type: str, obj: dict[str, Any]) -> str:

@@ -25,6 +25,12 @@ def charge_finalized_invoice(event: OutboxEvent) -> None:
         return
     if invoice.status != InvoiceStatus.OPEN or invoice.amount_due_minor <= 0:
         return
+    from billing.payments.models import PaymentAttempt
+
+    if PaymentAttempt.unscoped.filter(invoice=invoice).exists():
+        # Someone charged it already (a checkout's or a customer's "pay now"): what follows
+        # a failure belongs to dunning, not to a second "first" attempt.
+        return
     try:
         attempt = payment_attempt_create(invoice=invoice, trigger=AttemptTrigger.AUTOMATIC)
     except PaymentError as exc:  # paid meanwhile, or "pay now" got there first

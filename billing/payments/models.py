@@ -80,6 +80,16 @@ class PaymentMethodType(models.TextChoices):
     WALLET = "wallet", _("wallet")
 
 
+class WalletKind(models.TextChoices):
+    """Wallets a gateway can save for off-session charges (the wallet tokenizes a card)."""
+
+    APPLE_PAY = "apple_pay", "Apple Pay"
+    GOOGLE_PAY = "google_pay", "Google Pay"
+    SAMSUNG_PAY = "samsung_pay", "Samsung Pay"
+    LINK = "link", "Link"
+    SANDBOX = "sandbox_wallet", _("Test wallet")
+
+
 class PaymentMethod(TenantModel):
     """A customer's way to pay. Cards are a gateway token plus display data; the number
     never reaches us."""
@@ -96,6 +106,9 @@ class PaymentMethod(TenantModel):
     exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
     exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
     fingerprint = models.CharField(max_length=100, blank=True)
+    #: For ``type=wallet``: which wallet holds the card at the gateway (``WalletKind``);
+    #: charged like a card, off-session, through the same gateway token.
+    wallet = models.CharField(_("wallet"), max_length=30, blank=True)
     is_default = models.BooleanField(_("default"), default=False)
     created_at = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -113,7 +126,20 @@ class PaymentMethod(TenantModel):
     def __str__(self) -> str:
         if self.type == PaymentMethodType.CARD:
             return f"{self.brand or 'card'} •••• {self.last4}"
+        if self.type == PaymentMethodType.WALLET:
+            card = f" · {self.brand or 'card'} •••• {self.last4}" if self.last4 else ""
+            return f"{self.wallet_label}{card}"
         return self.get_type_display()
+
+    @property
+    def wallet_label(self) -> str:
+        """The wallet's name for display ("Apple Pay"), or "" when this is no wallet."""
+        if self.type != PaymentMethodType.WALLET:
+            return ""
+        try:
+            return str(WalletKind(self.wallet).label)
+        except ValueError:
+            return self.wallet.replace("_", " ").title() or str(_("wallet"))
 
 
 class AttemptStatus(models.TextChoices):

@@ -34,7 +34,7 @@ def main() -> int:
     base = connection.settings_dict["NAME"]
     test_name = f"{base}_bench_charges"
     connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
     try:
         return _run(connections)
     finally:
@@ -69,19 +69,34 @@ def _run(connections) -> int:
         attempt_ids.append(payment_attempt_create(invoice=invoice, trigger="automatic").pk)
     print(f"setup: {INVOICES} invoices + attempts in {time.monotonic() - started:.1f} s")
 
+    create_queries, execute_queries = _queries_per_charge(customers[0])
+    print(
+        f"database work per charge: {create_queries} queries to create the attempt + "
+        f"{execute_queries} to execute and settle it (incl. the sandbox's own ledger row)"
+    )
+
+    held = set()  # each pool thread's database connection (psycopg), closed at the end
+
     def charge(attempt_id: int) -> None:
         try:
             payment_attempt_execute(attempt_id=attempt_id)
         finally:
-            connections["default"].close()
+            # What Celery's Django fix-up does after each task: keep the thread's connection
+            # while CONN_MAX_AGE allows (the payments queue runs a threads pool).
+            conn = connections["default"]
+            conn.close_if_unusable_or_obsolete()
+            if conn.connection is not None:
+                held.add(conn.connection)
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         list(pool.map(charge, attempt_ids))
     elapsed = time.monotonic() - started
+    for raw in held:
+        raw.close()
     rate = INVOICES / elapsed
-    succeeded = PaymentAttempt.unscoped.filter(status="succeeded").count()
-    charged = SandboxCharge.unscoped.count()
+    succeeded = PaymentAttempt.unscoped.filter(status="succeeded").count() - 1
+    charged = SandboxCharge.unscoped.count() - 1  # minus the counted one
     print(
         f"charge phase: {INVOICES} charges, sandbox latency {LATENCY_MS} ms, {THREADS} threads: "
         f"{elapsed:.2f} s = {rate:.0f} charges/s (target >= {TARGET_PER_SECOND}/s)"
@@ -90,6 +105,29 @@ def _run(connections) -> int:
     ok = succeeded == charged == INVOICES and rate >= TARGET_PER_SECOND
     print("OK" if ok else "BELOW TARGET or inconsistent")
     return 0 if ok else 1
+
+
+def _queries_per_charge(customer) -> tuple[int, int]:
+    """Queries of one automatic charge of a fresh invoice: creating its attempt (the outbox
+    handler's part) and executing + settling it (the payments worker's part)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import CollectionMethod
+    from billing.payments.services.charging import payment_attempt_create, payment_attempt_execute
+    from billing.services.invoices import ManualItem, invoice_create_one_off
+
+    invoice = invoice_create_one_off(
+        customer=customer,
+        currency="CLP",
+        items=[ManualItem(description="Plan", unit_amount_minor=9_990)],
+        collection_method=CollectionMethod.CHARGE_AUTOMATICALLY,
+    )
+    with CaptureQueriesContext(connection) as created:
+        attempt = payment_attempt_create(invoice=invoice, trigger="automatic")
+    with CaptureQueriesContext(connection) as executed:
+        payment_attempt_execute(attempt_id=attempt.pk)
+    return len(created.captured_queries), len(executed.captured_queries)
 
 
 if __name__ == "__main__":

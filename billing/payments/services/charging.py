@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, F, Max, Q, Sum
 
 from billing.gateways import gateway_for
 from billing.gateways.base import (
@@ -42,7 +42,10 @@ from billing.payments.models import (
     PaymentMethodType,
     attempt_idempotency_key,
 )
-from billing.payments.services.manual import invoice_outstanding_minor
+from billing.payments.services.manual import (
+    MANUAL_RECEIVED,
+    MANUAL_RECEIVED_SUBQUERY,
+)
 from billing.payments.services.methods import customer_default_method
 from cobro import clock
 from cobro.events import event_emit
@@ -91,14 +94,19 @@ def payment_attempt_create(
         now = now or clock.now(inv.organization)
         if inv.status not in PAYABLE_STATUSES or inv.amount_due_minor <= 0:
             raise PaymentError(PaymentErrorCode.INVOICE_NOT_PAYABLE)
-        if PaymentAttempt.unscoped.filter(invoice=inv, status__in=IN_FLIGHT).exists():
+        # One read of the invoice's attempts (under the invoice lock): in flight, the last
+        # number, and partial manual payments (a transfer of part of it reduce the charge).
+        seen = PaymentAttempt.unscoped.filter(invoice=inv).aggregate(
+            last=Max("attempt_number"),
+            in_flight=Count("pk", filter=Q(status__in=IN_FLIGHT)),
+            manual=Sum(F("amount_minor") - F("refunded_minor"), filter=MANUAL_RECEIVED),
+        )
+        if seen["in_flight"]:
             raise PaymentError(PaymentErrorCode.ATTEMPT_IN_FLIGHT)
-        # Partial manual payments (a transfer of part of it) reduce what is charged.
-        amount = invoice_outstanding_minor(invoice=inv)
+        amount = max(0, inv.amount_due_minor - int(seen["manual"] or 0))
         if amount <= 0:
             raise PaymentError(PaymentErrorCode.INVOICE_NOT_PAYABLE)
-        last = PaymentAttempt.unscoped.filter(invoice=inv).aggregate(n=Max("attempt_number"))["n"]
-        number = (last or 0) + 1
+        number = (seen["last"] or 0) + 1
         method = customer_default_method(customer=inv.customer)
         chargeable = method is not None and method.type in CHARGEABLE_TYPES
         try:
@@ -178,43 +186,60 @@ def payment_attempt_execute(*, attempt_id: int) -> PaymentAttempt | None:
     except Exception as exc:  # a network error after sending: we cannot know
         logger.exception("gateway call for attempt %s ended without an answer", attempt_id)
         result = ChargeResult(ChargeStatus.UNKNOWN, message=repr(exc)[:300])
-    return payment_attempt_settle(attempt_id=attempt_id, result=result)
+    return payment_attempt_settle(attempt_id=attempt_id, result=result, loaded=attempt)
 
 
 def payment_attempt_settle(
-    *, attempt_id: int, result: ChargeResult, now: datetime | None = None
+    *,
+    attempt_id: int,
+    result: ChargeResult,
+    now: datetime | None = None,
+    loaded: PaymentAttempt | None = None,
 ) -> PaymentAttempt:
-    """Record the gateway's answer. An attempt already final is returned unchanged."""
+    """Record the gateway's answer. An attempt already final is returned unchanged.
+
+    The write is one conditional UPDATE (``WHERE status IN (pending, unknown)``): it takes
+    the row lock and re-checks the status under it, so of a worker, the janitor and a webhook
+    settling at once exactly one wins and runs the effects (mark paid, events, dunning).
+    ``loaded``: the attempt as the caller read it while in flight (the executing worker),
+    which saves reading it again; otherwise it is read here."""
     with transaction.atomic():
-        attempt = (
-            PaymentAttempt.unscoped.select_for_update()
-            .select_related("organization")
-            .get(pk=attempt_id)
-        )
-        now = now or clock.now(attempt.organization)
+        if loaded is None:
+            attempt = PaymentAttempt.unscoped.select_related("organization").get(pk=attempt_id)
+        else:
+            attempt = loaded
         if attempt.status not in IN_FLIGHT:
             return attempt
+        now = now or clock.now(attempt.organization)
         if result.reference:
             attempt.gateway_reference = result.reference
         if result.status == ChargeStatus.UNKNOWN:
             attempt.status = AttemptStatus.UNKNOWN
             attempt.decline_message = result.message[:300]
-            attempt.save(update_fields=["status", "gateway_reference", "decline_message"])
-            return attempt
-        attempt.completed_at = now
-        if result.status == ChargeStatus.SUCCEEDED:
-            attempt.status = AttemptStatus.SUCCEEDED
-            attempt.decline_code = ""
-            attempt.decline_message = ""
         else:
-            attempt.status = AttemptStatus.FAILED
-            attempt.decline_code = result.decline_code[:60] or "card_declined"
-            attempt.decline_message = result.message[:300]
-            attempt.hard_decline = result.hard_decline
-        attempt.save()
+            attempt.completed_at = now
+            if result.status == ChargeStatus.SUCCEEDED:
+                attempt.status = AttemptStatus.SUCCEEDED
+                attempt.decline_code = ""
+                attempt.decline_message = ""
+            else:
+                attempt.status = AttemptStatus.FAILED
+                attempt.decline_code = result.decline_code[:60] or "card_declined"
+                attempt.decline_message = result.message[:300]
+                attempt.hard_decline = result.hard_decline
+        fields = ["status", "decline_message"]
+        if result.reference:
+            fields.append("gateway_reference")
+        if attempt.status != AttemptStatus.UNKNOWN:
+            fields += ["decline_code", "hard_decline", "completed_at"]
+        won = PaymentAttempt.unscoped.filter(pk=attempt_id, status__in=IN_FLIGHT).update(
+            **{name: getattr(attempt, name) for name in fields}
+        )
+        if not won:  # settled meanwhile by someone else: theirs stands
+            return PaymentAttempt.unscoped.select_related("organization").get(pk=attempt_id)
         if attempt.status == AttemptStatus.SUCCEEDED:
             _after_success(attempt, now=now)
-        else:
+        elif attempt.status == AttemptStatus.FAILED:
             _after_failure(attempt, now=now)
         return attempt
 
@@ -223,11 +248,17 @@ def _after_success(attempt: PaymentAttempt, *, now: datetime) -> None:
     from billing.payments.services.dunning import dunning_on_success
     from billing.services.invoices import invoice_mark_paid
 
-    invoice = Invoice.unscoped.select_for_update().get(pk=attempt.invoice_id)
-    if (
-        invoice.status in PAYABLE_STATUSES
-        and invoice_outstanding_minor(invoice=invoice) == attempt.amount_minor
-    ):
+    # The invoice row lock and its partial manual payments in one read.
+    invoice: Invoice = (
+        Invoice.unscoped.select_for_update(of=("self",))
+        .annotate(manual_received=MANUAL_RECEIVED_SUBQUERY)
+        .get(pk=attempt.invoice_id)
+    )
+    manual_received = int(getattr(invoice, "manual_received", 0) or 0)
+    outstanding = (
+        max(0, invoice.amount_due_minor - manual_received) if invoice.amount_due_minor > 0 else 0
+    )
+    if invoice.status in PAYABLE_STATUSES and outstanding == attempt.amount_minor:
         invoice = invoice_mark_paid(invoice=invoice, now=now)
     else:
         # Paid some other way meanwhile (or the amount changed): staff must look at it.

@@ -125,7 +125,13 @@ def dunning_on_failure(*, attempt: PaymentAttempt, now: datetime) -> DunningCase
 
 def dunning_on_success(*, invoice: Invoice, attempt: PaymentAttempt | None, now: datetime) -> None:
     """The invoice got paid: close its case and bring the subscription back to active."""
-    case = DunningCase.unscoped.select_for_update().filter(invoice_id=invoice.pk).first()
+    # A case opens on a failed attempt, so the invoice's first attempt has none to close.
+    first_try = attempt is not None and attempt.attempt_number == 1
+    case = (
+        None
+        if first_try
+        else DunningCase.unscoped.select_for_update().filter(invoice_id=invoice.pk).first()
+    )
     if case is not None and case.state != DunningCase.State.RECOVERED:
         case.state = DunningCase.State.RECOVERED
         case.next_retry_at = None

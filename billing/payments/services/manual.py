@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import F, Max, OuterRef, Q, Subquery, Sum
 
 from billing.models import Invoice
 from billing.payments.error_codes import PaymentError, PaymentErrorCode
@@ -101,12 +101,23 @@ def bank_transfer_instructions(*, invoice: Invoice) -> dict[str, str]:
     }
 
 
+#: Attempts that are money received outside a gateway (transfer, cash) and still count.
+MANUAL_RECEIVED = Q(
+    gateway="manual", status__in=(AttemptStatus.SUCCEEDED, AttemptStatus.PARTIALLY_REFUNDED)
+)
+#: The same sum as a subquery annotation of ``Invoice`` (read with the invoice row lock).
+MANUAL_RECEIVED_SUBQUERY = Subquery(
+    PaymentAttempt.unscoped.filter(MANUAL_RECEIVED, invoice_id=OuterRef("pk"))
+    .values("invoice_id")
+    .annotate(s=Sum(F("amount_minor") - F("refunded_minor")))
+    .values("s")[:1]
+)
+
+
 def _manual_received_minor(invoice_id: int) -> int:
-    total = PaymentAttempt.unscoped.filter(
-        invoice_id=invoice_id,
-        gateway="manual",
-        status__in=(AttemptStatus.SUCCEEDED, AttemptStatus.PARTIALLY_REFUNDED),
-    ).aggregate(s=Sum(F("amount_minor") - F("refunded_minor")))["s"]
+    total = PaymentAttempt.unscoped.filter(MANUAL_RECEIVED, invoice_id=invoice_id).aggregate(
+        s=Sum(F("amount_minor") - F("refunded_minor"))
+    )["s"]
     return int(total or 0)
 
 

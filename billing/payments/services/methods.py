@@ -109,6 +109,7 @@ def payment_method_add_card(
             exp_month=saved.exp_month,
             exp_year=saved.exp_year,
             fingerprint=saved.fingerprint,
+            wallet=saved.wallet,
             created_at=now,
         )
         if make_default:

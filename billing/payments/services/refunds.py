@@ -86,14 +86,16 @@ def payment_refund(
 
 @transaction.atomic
 def _refund_record_success(*, refund: Refund, reference: str, now: datetime) -> Refund:
-    refund = Refund.unscoped.select_for_update().get(pk=refund.pk)
-    if refund.status != Refund.Status.PENDING:
-        return refund
+    # Lock order everywhere: the payment, then its refunds (``payment_refund`` and the
+    # webhook handlers do the same), so our own call and a webhook cannot deadlock.
     att = (
         PaymentAttempt.unscoped.select_for_update()
         .select_related("organization")
         .get(pk=refund.attempt_id)
     )
+    refund = Refund.unscoped.select_for_update().get(pk=refund.pk)
+    if refund.status != Refund.Status.PENDING:
+        return refund
     att.refunded_minor += refund.amount_minor
     att.status = (
         AttemptStatus.REFUNDED

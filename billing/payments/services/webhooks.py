@@ -249,19 +249,43 @@ def _apply_refund(attempt: PaymentAttempt, refund: dict[str, Any], *, now: datet
     status = refund.get("status") or "succeeded"
     if not refund_id or status not in ("succeeded", "pending"):
         return
-    ours = Refund.unscoped.filter(attempt=attempt, gateway_reference=refund_id).first()
+    # Hold the payment's lock while matching: our own refund call may be recording its
+    # answer right now, and that happens under the same lock (payment, then refunds).
+    att = PaymentAttempt.unscoped.select_for_update().get(pk=attempt.pk)
+    ours = Refund.unscoped.filter(attempt=att, gateway_reference=refund_id).first()
     key = (refund.get("metadata") or {}).get(IDEMPOTENCY_METADATA_KEY)
     if ours is None and key:
-        ours = Refund.unscoped.filter(attempt=attempt, idempotency_key=key).first()
+        ours = Refund.unscoped.filter(attempt=att, idempotency_key=key).first()
+    amount = _gateway_amount(refund.get("amount"), att)
     if ours is None:
-        amount = _gateway_amount(refund.get("amount"), attempt)
-        ours = _external_refund(
-            attempt, amount, idempotency_key=f"{attempt.gateway}-{refund_id}", now=now
-        )
+        # No id and no key to match (the payload lacks our metadata): it may be OUR refund
+        # whose answer (and so its gateway id) we have not recorded yet. Claim that one
+        # rather than record the same money twice.
+        ours = _our_unmatched_refund(att, amount)
+        if ours is not None and ours.status != Refund.Status.PENDING:
+            Refund.unscoped.filter(pk=ours.pk).update(gateway_reference=refund_id)
+            return
+    if ours is None:
+        ours = _external_refund(att, amount, idempotency_key=f"{att.gateway}-{refund_id}", now=now)
         if ours is None:
             return
     if ours.status == Refund.Status.PENDING:
         _refund_record_success(refund=ours, reference=refund_id, now=now)
+
+
+def _our_unmatched_refund(attempt: PaymentAttempt, amount_minor: int) -> Refund | None:
+    """Our refund of exactly ``amount_minor`` on ``attempt`` that has no gateway id yet
+    (in flight, or recorded from a charge's cumulative total), oldest first."""
+    return (
+        Refund.unscoped.filter(
+            attempt=attempt,
+            amount_minor=amount_minor,
+            gateway_reference="",
+            status__in=(Refund.Status.PENDING, Refund.Status.SUCCEEDED),
+        )
+        .order_by("created_at", "pk")
+        .first()
+    )
 
 
 def _apply_refunded_total(
@@ -270,9 +294,12 @@ def _apply_refunded_total(
     """A charge without its refund list: catch up to its cumulative ``amount_refunded``."""
     from billing.payments.services.refunds import _refund_record_success
 
-    attempt.refresh_from_db()
+    # Lock the payment BEFORE reading what is refunded: reading it unlocked let our own
+    # refund call commit in between, and its amount was then recorded a second time.
+    attempt = PaymentAttempt.unscoped.select_for_update().get(pk=attempt.pk)
     target = _gateway_amount(charge.get("amount_refunded"), attempt)
-    for pending in Refund.unscoped.filter(attempt=attempt, status=Refund.Status.PENDING):
+    pendings = Refund.unscoped.filter(attempt=attempt, status=Refund.Status.PENDING)
+    for pending in pendings.order_by("created_at", "pk"):
         if attempt.refunded_minor + pending.amount_minor <= target:
             _refund_record_success(refund=pending, reference="", now=now)
             attempt.refresh_from_db()

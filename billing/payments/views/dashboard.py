@@ -5,7 +5,6 @@ service, render; refusals are shown as messages."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,12 +15,12 @@ from billing.payments.forms import (
     DunningPolicyForm,
     GatewayForm,
     MarkPaidForm,
-    PaymentFilterForm,
     RefundForm,
     StatementImportForm,
     StatementLineApplyForm,
     to_minor,
 )
+from billing.payments.list_filters import PaymentListFilterForm
 from billing.payments.models import (
     BankStatementImport,
     BankStatementLine,
@@ -31,6 +30,8 @@ from billing.payments.models import (
 )
 from billing.payments.selectors import (
     dunning_active_count,
+    filtered_payments,
+    payment_activity,
     payment_timeline,
     recovered_revenue,
     statement_lines_for_review,
@@ -52,6 +53,7 @@ from billing.payments.services.manual import (
 from billing.payments.services.refunds import payment_refund
 from billing.views.common import BillingView
 from cobro import clock
+from cobro.listing import paginate
 from cobro.money import Money
 
 
@@ -61,21 +63,16 @@ def _major(amount_minor: int, currency: str):
 
 class PaymentListView(BillingView):
     def get(self, request):
-        form = PaymentFilterForm(request.GET or None)
-        attempts = PaymentAttempt.objects.select_related("invoice", "customer").order_by(
-            "-created_at", "-pk"
-        )
-        status = form.cleaned_data.get("status") if form.is_valid() else ""
-        if status:
-            attempts = attempts.filter(status=status)
-        page = Paginator(attempts, 50).get_page(request.GET.get("page"))
+        form = PaymentListFilterForm(request.GET or None, organization=self.organization)
+        attempts = filtered_payments(organization=self.organization, data=form.filters())
+        page = paginate(attempts.select_related("invoice", "customer"), request.GET.get("page"))
         return render(
             request,
             "payments/list.html",
             {
                 **self.perms(),
                 "form": form,
-                "filtered": bool(status),
+                "filtered": form.is_filtered(),
                 "page": page,
                 "recovered": recovered_revenue(now=clock.now(self.organization)),
                 "in_dunning": dunning_active_count(),
@@ -101,7 +98,10 @@ class PaymentDetailView(BillingView):
                 **self.perms(),
                 "attempt": attempt,
                 "invoice": invoice,
-                "timeline": payment_timeline(attempt),
+                "timeline": sorted(
+                    payment_timeline(attempt) + payment_activity(attempt),
+                    key=lambda e: e["at"],
+                ),
                 "outstanding_minor": invoice_outstanding_minor(invoice=invoice),
                 "refunds": attempt.refunds.all(),
             },
@@ -396,3 +396,66 @@ class GatewaySettingsView(BillingView):
             request, _("%(gateway)s settings saved.") % {"gateway": GatewayName(gateway).label}
         )
         return redirect("payments:gateway_settings")
+
+
+class CustomerMethodsView(BillingView):
+    """A customer's payment methods, and adding a card for them through the organization's
+    card gateway's hosted form (the card is typed by the customer on the phone, or by staff
+    from a card present; either way only the gateway's token reaches us). Adding needs
+    "bill" (``unsafe_permission``); viewers see the list."""
+
+    def _customer(self, pk: int):
+        from customers.models import Customer
+
+        return get_object_or_404(Customer.objects.all(), pk=pk)
+
+    def get(self, request, pk: int):
+        from billing.payments.hosted import hosted_csp_apply, hosted_form_context
+        from billing.payments.models import PaymentMethod
+
+        customer = self._customer(pk)
+        hosted = None
+        if self.can("bill"):
+            hosted = hosted_form_context(
+                organization=self.organization,
+                customer=customer,
+                return_url=request.build_absolute_uri(),
+            )
+        response = render(
+            request,
+            "payments/customer_methods.html",
+            {
+                **self.perms(),
+                "customer": customer,
+                "methods": PaymentMethod.objects.filter(
+                    customer=customer, removed_at__isnull=True
+                ).order_by("-is_default", "-created_at", "-pk"),
+                "hosted": hosted,
+            },
+        )
+        # Only this page, and only for a configured Stripe account, may load Stripe.js.
+        return hosted_csp_apply(response, hosted)
+
+    def post(self, request, pk: int):
+        from billing.gateways.base import GatewayError
+        from billing.payments.hosted import organization_card_gateway
+        from billing.payments.services.methods import payment_method_add_card
+
+        customer = self._customer(pk)
+        token = request.POST.get("token", "")
+        gateway = request.POST.get("gateway", "")
+        if not token or gateway != organization_card_gateway(organization=self.organization):
+            messages.error(request, _("The card could not be saved. Please try again."))
+            return redirect("payments:customer_methods", pk=customer.pk)
+        try:
+            method = payment_method_add_card(
+                customer=customer,
+                gateway=gateway,
+                token=token,
+                make_default=request.POST.get("make_default") == "on",
+            )
+        except (GatewayError, PaymentError):
+            messages.error(request, _("The card could not be saved. Please try again."))
+            return redirect("payments:customer_methods", pk=customer.pk)
+        messages.success(request, _("Card ending in %(last4)s saved.") % {"last4": method.last4})
+        return redirect("payments:customer_methods", pk=customer.pk)

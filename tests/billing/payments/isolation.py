@@ -191,3 +191,9 @@ def _line_apply(org):
 @url_case("payments:statement_line_dismiss")
 def _line_dismiss(org):
     return {"pk": make("payments.bankstatementline", org).pk}
+
+
+@url_case("payments:customer_methods")
+def _customer_methods(org):
+    # The customer's saved card carries the organization's marker (its brand).
+    return {"pk": make("payments.paymentmethod", org).customer_id}
