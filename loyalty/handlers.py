@@ -15,6 +15,7 @@ from loyalty.services.ledger import (
     points_reverse_for_credit_note,
     points_reverse_for_dispute,
 )
+from loyalty.services.referrals import referral_qualify_for_invoice
 
 
 @register_handler("invoice.paid", name="loyalty.award_points")
@@ -26,6 +27,18 @@ def on_invoice_paid(event: OutboxEvent) -> None:
     )
     if invoice is not None:
         points_award_for_invoice(invoice=invoice)
+
+
+@register_handler("invoice.paid", name="loyalty.referral_qualify")
+def on_invoice_paid_referral(event: OutboxEvent) -> None:
+    """The referred customer's first successful payment rewards both sides (once)."""
+    invoice = (
+        Invoice.unscoped.select_related("organization", "customer")
+        .filter(pk=event.payload.get("invoice_id"), organization_id=event.organization_id)
+        .first()
+    )
+    if invoice is not None:
+        referral_qualify_for_invoice(invoice=invoice)
 
 
 @register_handler("credit_note.issued", name="loyalty.reverse_points")

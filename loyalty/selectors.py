@@ -46,7 +46,7 @@ def rewards_available():
 
 def fulfilment_queue():
     return (
-        Redemption.objects.filter(status=Redemption.Status.PENDING)
+        Redemption.objects.filter(status=Redemption.Status.PENDING, reward__kind=Reward.Kind.GIFT)
         .select_related("reward", "customer")
         .order_by("created_at")
     )

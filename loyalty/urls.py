@@ -15,6 +15,12 @@ urlpatterns: list = [
     path("rewards/<int:pk>/", v.RewardFormView.as_view(), name="reward_update"),
     path("customers/<int:pk>/", v.CustomerLedgerView.as_view(), name="customer"),
     path("customers/<int:pk>/redeem/", v.CustomerRedeemView.as_view(), name="customer_redeem"),
+    path(
+        "customers/<int:pk>/referral/",
+        v.CustomerReferralApplyView.as_view(),
+        name="customer_referral",
+    ),
+    path("referrals/", v.ReferralListView.as_view(), name="referrals"),
     path("fulfilment/", v.FulfilmentQueueView.as_view(), name="fulfilment"),
     path(
         "redemptions/<int:pk>/fulfil/",

@@ -6,6 +6,7 @@ from loyalty.models.programme import (
     Redemption,
     Reward,
 )
+from loyalty.models.referral import Referral, ReferralCode
 
 __all__ = [
     "LoyaltyAccount",
@@ -13,5 +14,7 @@ __all__ = [
     "LoyaltyTier",
     "PointsEntry",
     "Redemption",
+    "Referral",
+    "ReferralCode",
     "Reward",
 ]

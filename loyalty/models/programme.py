@@ -18,6 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from cobro.models import TenantModel
 
 
+class OnTimeRule(models.TextChoices):
+    DUE_DATE = "due_date", _("paid by the due date")
+    FIRST_ATTEMPT = "first_attempt", _("paid at the first charge attempt")
+    GRACE = "grace", _("paid within the grace period after the due date")
+
+
 class LoyaltyProgramme(TenantModel):
     """The earning rules of one organization (one row per organization, off by default).
 
@@ -61,6 +67,25 @@ class LoyaltyProgramme(TenantModel):
         validators=[MaxValueValidator(120)],
         help_text=_("0 means points never expire."),
     )
+    on_time_rule = models.CharField(
+        _("a payment is on time when"),
+        max_length=16,
+        choices=OnTimeRule.choices,
+        default=OnTimeRule.GRACE,
+    )
+    anniversary_points = models.PositiveIntegerField(
+        _("anniversary points"),
+        default=0,
+        help_text=_("Points on each yearly anniversary of the customer's first subscription."),
+    )
+    referrals_enabled = models.BooleanField(_("referrals enabled"), default=False)
+    referrer_points = models.PositiveIntegerField(_("points to the referrer"), default=0)
+    referred_points = models.PositiveIntegerField(_("points to the referred customer"), default=0)
+    referral_cap = models.PositiveIntegerField(
+        _("referrals per customer (cap)"),
+        default=0,
+        help_text=_("Most referrals one customer can make (0 means no cap)."),
+    )
     updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -84,6 +109,20 @@ class LoyaltyTier(TenantModel):
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    early_access = models.BooleanField(
+        _("early access to new products"),
+        default=False,
+        help_text=_("Customers of this tier are flagged for early access in the dashboard."),
+    )
+    gift_reward = models.ForeignKey(
+        "loyalty.Reward",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gift on reaching this tier"),
+        limit_choices_to={"kind": "gift"},
     )
 
     class Meta:
@@ -185,6 +224,8 @@ class Reward(TenantModel):
 
     class Kind(models.TextChoices):
         INVOICE_CREDIT = "invoice_credit", _("credit on the next invoice")
+        RENEWAL_DISCOUNT = "renewal_discount", _("percentage off the next renewal")
+        FREE_PERIOD = "free_period", _("free period (next renewal at 100% off)")
         GIFT = "gift", _("gift fulfilled by staff")
 
     name = models.CharField(_("name"), max_length=100)
@@ -193,6 +234,13 @@ class Reward(TenantModel):
     points_cost = models.PositiveIntegerField(_("points"), validators=[MinValueValidator(1)])
     credit_amount_minor = models.BigIntegerField(_("credit amount (minor units)"), default=0)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
+    percent_off = models.DecimalField(
+        _("percentage off"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
     stock = models.PositiveIntegerField(_("stock left"), null=True, blank=True)
     per_customer_limit = models.PositiveIntegerField(_("limit per customer"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
@@ -202,10 +250,15 @@ class Reward(TenantModel):
         ordering = ["points_cost", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind="gift")
+                condition=~models.Q(kind="invoice_credit")
                 | models.Q(credit_amount_minor__gt=0, currency__regex=r"^[A-Z]{3}$"),
                 name="loyalty_reward_credit_has_amount",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="renewal_discount")
+                | models.Q(percent_off__gt=0, percent_off__lte=100),
+                name="loyalty_reward_discount_has_percent",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,7 +267,10 @@ class Reward(TenantModel):
 
 class Redemption(TenantModel):
     """A customer exchanged points for a reward. Credit rewards are fulfilled at once; gifts
-    wait in the staff fulfilment queue (pending -> fulfilled, or canceled with points back)."""
+    wait in the staff fulfilment queue (pending -> fulfilled, or canceled with points back);
+    renewal rewards (discount, free period) stay pending until the next renewal invoice shows
+    them (``applied_invoice``). Tier gifts are redemptions of 0 points (channel ``tier``),
+    keyed by ``source_key`` so reaching a tier gifts once."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -230,9 +286,20 @@ class Redemption(TenantModel):
     created_at = models.DateTimeField()
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.CharField(max_length=200, blank=True)
+    source_key = models.CharField(max_length=100, blank=True)
+    applied_invoice = models.ForeignKey(
+        "billing.Invoice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source_key"],
+                condition=~models.Q(source_key=""),
+                name="loyalty_redemption_unique_source",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reward_id} x {self.customer_id}"

@@ -26,6 +26,7 @@ from cobro.money import currency_exponent
 from cobro.services.audit import audit_record
 from loyalty.error_codes import LoyaltyError, LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount, LoyaltyProgramme, PointsEntry
+from loyalty.models.programme import OnTimeRule
 from loyalty.services.programme import programme_active, programme_for
 
 Kind = PointsEntry.Kind
@@ -102,14 +103,42 @@ def _append(
     if kind in (Kind.EARN, Kind.REVERSE):
         account.lifetime_points += points
     account.save(update_fields=["balance", "lifetime_points", "streak"])
+    if kind == Kind.EARN and points > 0:
+        from loyalty.services.benefits import tier_gifts_grant
+
+        tier_gifts_grant(account=account, now=now)
     return entry
 
 
 def is_on_time(*, invoice, programme: LoyaltyProgramme) -> bool:
-    """Paid no later than the due date (the issue date for automatic charges) plus grace."""
+    """Whether a paid invoice counts as paid on time, by the programme's ``on_time_rule``:
+
+    * ``due_date``: paid no later than the due date (the issue date for automatic charges);
+    * ``grace``: paid no later than the due date plus ``grace_days``;
+    * ``first_attempt``: collected by the first charge attempt (a retry after a failure is
+      late), or, when nothing was charged (a transfer), paid by the due date.
+    """
+    from billing.payments.models import AttemptStatus, PaymentAttempt
+
     due = invoice.due_at or invoice.issued_at
     if invoice.paid_at is None or due is None:
         return False
+    rule = programme.on_time_rule
+    if rule == OnTimeRule.FIRST_ATTEMPT:
+        attempts = list(
+            PaymentAttempt.unscoped.filter(invoice=invoice)
+            .order_by("attempt_number")
+            .values_list("status", flat=True)[:2]
+        )
+        if attempts:
+            return attempts[0] in (
+                AttemptStatus.SUCCEEDED,
+                AttemptStatus.REFUNDED,
+                AttemptStatus.PARTIALLY_REFUNDED,
+            )
+        return invoice.paid_at <= due
+    if rule == OnTimeRule.DUE_DATE:
+        return invoice.paid_at <= due
     return invoice.paid_at <= due + relativedelta(days=programme.grace_days)
 
 
@@ -326,6 +355,44 @@ def points_expire(*, customer, now: datetime | None = None) -> PointsEntry | Non
     )
 
 
+@transaction.atomic
+def points_award_anniversary(*, customer, now: datetime | None = None) -> PointsEntry | None:
+    """Anniversary bonus: ``programme.anniversary_points`` once per completed year since the
+    customer's first subscription started, while they still have a live subscription.
+    Keyed ``customer:<id>:anniversary:<year>``: only the latest completed year is awarded
+    (turning the rule on does not pay out past years)."""
+    from billing.models import Subscription, SubscriptionStatus
+
+    programme = programme_active(customer.organization)
+    if programme is None or not programme.anniversary_points:
+        return None
+    now = now or clock.now(customer.organization)
+    subs = Subscription.unscoped.filter(customer=customer)
+    first = subs.order_by("started_at").values_list("started_at", flat=True).first()
+    live = subs.exclude(status__in=[SubscriptionStatus.CANCELED]).exists()
+    if first is None or not live:
+        return None
+    years = relativedelta(now, first).years
+    if years < 1:
+        return None
+    key = f"customer:{customer.pk}:anniversary:{years}"
+    account = account_lock(customer=customer, now=now)
+    if PointsEntry.unscoped.filter(
+        organization_id=customer.organization_id, source_key=key
+    ).exists():
+        return None
+    return _append(
+        account=account,
+        kind=Kind.EARN,
+        points=programme.anniversary_points,
+        description=_("Anniversary bonus: %(years)s year(s) with us") % {"years": years},
+        now=now,
+        source_key=key,
+        programme=programme,
+        details={"anniversary_years": years},
+    )
+
+
 def points_balance_from_entries(*, account: LoyaltyAccount) -> int:
     return int(PointsEntry.unscoped.filter(account=account).aggregate(s=Sum("points"))["s"] or 0)
 
@@ -336,6 +403,7 @@ __all__ = [
     "amount_points",
     "is_on_time",
     "points_adjust",
+    "points_award_anniversary",
     "points_award_for_invoice",
     "points_balance_from_entries",
     "points_expire",

@@ -21,7 +21,13 @@ PROGRAMME_FIELDS = (
     "streak_bonus_points",
     "welcome_points",
     "grace_days",
+    "on_time_rule",
+    "anniversary_points",
     "expiry_months",
+    "referrals_enabled",
+    "referrer_points",
+    "referred_points",
+    "referral_cap",
 )
 
 
@@ -69,6 +75,8 @@ def tier_save(
     threshold_points: int,
     benefit: str = "",
     renewal_discount_percent: Decimal = Decimal("0"),
+    early_access: bool = False,
+    gift_reward=None,
     tier: LoyaltyTier | None = None,
     request=None,
 ) -> LoyaltyTier:
@@ -79,6 +87,8 @@ def tier_save(
     tier.threshold_points = threshold_points
     tier.benefit = benefit
     tier.renewal_discount_percent = renewal_discount_percent
+    tier.early_access = early_access
+    tier.gift_reward = gift_reward
     tier.save()
     audit_record(
         organization=organization,
@@ -89,6 +99,8 @@ def tier_save(
             "name": name,
             "threshold_points": threshold_points,
             "renewal_discount_percent": str(renewal_discount_percent),
+            "early_access": early_access,
+            "gift_reward": gift_reward.pk if gift_reward is not None else None,
         },
         request=request,
     )

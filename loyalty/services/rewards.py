@@ -20,6 +20,7 @@ from cobro import clock
 from cobro.services.audit import audit_record
 from loyalty.error_codes import LoyaltyError, LoyaltyErrorCode
 from loyalty.models import PointsEntry, Redemption, Reward
+from loyalty.services.benefits import RENEWAL_KINDS
 from loyalty.services.ledger import _append, account_lock, actor_label
 from loyalty.services.programme import programme_active
 
@@ -82,6 +83,8 @@ def reward_redeem(
         raise LoyaltyError(
             LoyaltyErrorCode.INSUFFICIENT_POINTS, balance=account.balance, needed=reward.points_cost
         )
+    if reward.kind in RENEWAL_KINDS and not _has_renewing_subscription(customer):
+        raise LoyaltyError(LoyaltyErrorCode.REWARD_NO_SUBSCRIPTION)
     is_credit = reward.kind == Reward.Kind.INVOICE_CREDIT
     redemption = Redemption.unscoped.create(
         organization=org,
@@ -127,11 +130,31 @@ def reward_redeem(
     return redemption
 
 
+def _has_renewing_subscription(customer) -> bool:
+    from billing.models import Subscription, SubscriptionStatus
+
+    return Subscription.unscoped.filter(
+        customer=customer,
+        status__in=[
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.PAST_DUE,
+            SubscriptionStatus.PAUSED,
+        ],
+        cancel_at_period_end=False,
+    ).exists()
+
+
 @transaction.atomic
 def redemption_fulfil(*, redemption: Redemption, actor, note: str = "", request=None):
     """Staff mark a pending gift as handed over."""
-    redemption = Redemption.unscoped.select_for_update().get(pk=redemption.pk)
-    if redemption.status != Status.PENDING:
+    redemption = (
+        Redemption.unscoped.select_for_update(of=("self",))
+        .select_related("reward")
+        .get(pk=redemption.pk)
+    )
+    # Renewal rewards are fulfilled by the renewal invoice that shows them, never by hand.
+    if redemption.status != Status.PENDING or redemption.reward.kind in RENEWAL_KINDS:
         raise LoyaltyError(LoyaltyErrorCode.INVALID_TRANSITION)
     redemption.status = Status.FULFILLED
     redemption.fulfilled_at = clock.now(redemption.organization)
@@ -163,16 +186,17 @@ def redemption_cancel(*, redemption: Redemption, actor, note: str = "", request=
     redemption.handled_by = actor_label(actor)
     redemption.note = note[:300]
     redemption.save(update_fields=["status", "handled_by", "note"])
-    _append(
-        account=account,
-        kind=PointsEntry.Kind.ADJUST,
-        points=redemption.points,
-        description=_("Redemption canceled: %(reward)s") % {"reward": reward.name},
-        now=now,
-        redemption=redemption,
-        source_key=f"redemption:{redemption.pk}:cancel",
-        actor_label=actor_label(actor),
-    )
+    if redemption.points:
+        _append(
+            account=account,
+            kind=PointsEntry.Kind.ADJUST,
+            points=redemption.points,
+            description=_("Redemption canceled: %(reward)s") % {"reward": reward.name},
+            now=now,
+            redemption=redemption,
+            source_key=f"redemption:{redemption.pk}:cancel",
+            actor_label=actor_label(actor),
+        )
     if reward.stock is not None:
         reward.stock += 1
         reward.save(update_fields=["stock"])

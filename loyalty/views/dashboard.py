@@ -7,18 +7,28 @@ redemptions and fulfilment need "bill"."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import IntegrityError
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from billing.models import Invoice, InvoiceStatus
 from cobro.views.base import StaffView
 from customers.models import Customer
 from loyalty.error_codes import LoyaltyError
-from loyalty.forms import AdjustmentForm, ProgrammeForm, RewardForm, TierForm
-from loyalty.models import LoyaltyAccount, LoyaltyTier, Redemption, Reward
+from loyalty.forms import AdjustmentForm, ProgrammeForm, ReferralCodeForm, RewardForm, TierForm
+from loyalty.models import LoyaltyAccount, LoyaltyTier, Redemption, Referral, Reward
 from loyalty.selectors import customer_history, customer_standing, fulfilment_queue
+from loyalty.services.benefits import customer_has_early_access, early_access_customer_ids
 from loyalty.services.ledger import points_adjust
 from loyalty.services.programme import programme_for, programme_update, tier_save
+from loyalty.services.referrals import (
+    referral_apply,
+    referral_code_for,
+    referral_link,
+    referrals_of,
+)
 from loyalty.services.rewards import (
     redemption_cancel,
     redemption_fulfil,
@@ -51,6 +61,11 @@ class HomeView(LoyaltyView):
                 "rewards": Reward.objects.all(),
                 "accounts": accounts,
                 "pending_count": fulfilment_queue().count(),
+                "early_access_ids": early_access_customer_ids(organization=self.organization),
+                "referral_counts": {
+                    row["status"]: row["n"]
+                    for row in Referral.objects.values("status").annotate(n=Count("id"))
+                },
                 **self.perms(),
             },
         )
@@ -144,6 +159,7 @@ class RewardFormView(_FormView):
                 "stock": reward.stock,
                 "per_customer_limit": reward.per_customer_limit,
                 "active": reward.active,
+                "percent_off": reward.percent_off or None,
             }
             if reward.credit_amount_minor:
                 from cobro.money import Money
@@ -178,7 +194,7 @@ class RewardFormView(_FormView):
 class CustomerLedgerView(LoyaltyView):
     unsafe_permission = "bill"
 
-    def _render(self, customer, form=None, status=200):
+    def _render(self, customer, form=None, status=200, referral_form=None):
         return render(
             self.request,
             "loyalty/customer.html",
@@ -191,6 +207,18 @@ class CustomerLedgerView(LoyaltyView):
                 ),
                 "rewards": Reward.objects.filter(active=True),
                 "form": form or AdjustmentForm(),
+                "referral_form": referral_form or ReferralCodeForm(),
+                "early_access": customer_has_early_access(customer=customer),
+                "referral_code": referral_code_for(customer=customer),
+                "referral_link": referral_link(customer=customer),
+                "referrals_made": referrals_of(customer=customer),
+                "referred_by": Referral.objects.filter(referred=customer)
+                .select_related("referrer")
+                .first(),
+                # A code can only be applied before the first payment.
+                "can_be_referred": not Invoice.objects.filter(
+                    customer=customer, status=InvoiceStatus.PAID, amount_paid_minor__gt=0
+                ).exists(),
                 **self.perms(),
             },
             status=status,
@@ -238,6 +266,61 @@ class CustomerRedeemView(LoyaltyView):
         else:
             messages.success(request, _("Reward %(name)s redeemed.") % {"name": reward.name})
         return redirect("loyalty:customer", pk=customer.pk)
+
+
+class CustomerReferralApplyView(CustomerLedgerView):
+    """Staff record that an existing customer (who has not paid yet) was referred."""
+
+    def get(self, request, pk: int):
+        customer = get_object_or_404(Customer.objects.all(), pk=pk)
+        return redirect("loyalty:customer", pk=customer.pk)
+
+    def post(self, request, pk: int):
+        customer = get_object_or_404(Customer.objects.all(), pk=pk)
+        form = ReferralCodeForm(request.POST)
+        if not form.is_valid():
+            return self._render(customer, referral_form=form, status=400)
+        try:
+            referral = referral_apply(
+                customer=customer,
+                code=form.cleaned_data["code"],
+                source=Referral.Source.STAFF,
+                actor=request.user,
+                request=request,
+            )
+        except LoyaltyError as exc:
+            form.add_error("code", exc.message)
+            return self._render(customer, referral_form=form, status=400)
+        messages.success(
+            request,
+            _("Referral by %(name)s recorded: both get the reward after the first payment.")
+            % {"name": referral.referrer.name},
+        )
+        return redirect("loyalty:customer", pk=customer.pk)
+
+
+class ReferralListView(LoyaltyView):
+    """Every referral of the organization with its status (filter by status)."""
+
+    def get(self, request):
+        referrals = Referral.objects.select_related("referrer", "referred", "qualifying_invoice")
+        status = request.GET.get("status", "")
+        if status in Referral.Status.values:
+            referrals = referrals.filter(status=status)
+        else:
+            status = ""
+        page = Paginator(referrals, 50).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "loyalty/referrals.html",
+            {
+                "page": page,
+                "status": status,
+                "statuses": Referral.Status.choices,
+                "programme": programme_for(self.organization),
+                **self.perms(),
+            },
+        )
 
 
 class FulfilmentQueueView(LoyaltyView):

@@ -105,3 +105,71 @@ def _cancel(org):
 @url_case("portal:loyalty_redeem")
 def _portal_redeem(org):
     return {"org_slug": org.slug, "pk": make("loyalty.reward", org).pk}
+
+
+@isolation_factory("loyalty.referralcode")
+def _referral_code(org):
+    from loyalty.services.referrals import referral_code_for
+
+    with use_organization(org):
+        return referral_code_for(customer=_customer(org))
+
+
+@isolation_factory("loyalty.referral")
+def _referral(org):
+    from loyalty.services.referrals import referral_apply
+
+    programme = make("loyalty.loyaltyprogramme", org)
+    assert isinstance(programme, LoyaltyProgramme)
+    LoyaltyProgramme.unscoped.filter(pk=programme.pk).update(referrals_enabled=True)
+    code = make("loyalty.referralcode", org)
+    with use_organization(org):
+        return referral_apply(customer=_customer(org), code=str(code), source="staff")
+
+
+@url_case("loyalty:customer_referral")
+def _customer_referral(org):
+    return {"pk": make("loyalty.referral", org).referred_id}
+
+
+@url_case("api:referral-detail")
+def _api_referral(org):
+    return {"pk": make("loyalty.referral", org).pk}
+
+
+@url_case("api:customer_referral_code")
+def _api_referral_code(org):
+    return {"customer_id": make("loyalty.referralcode", org).customer_id}
+
+
+# -- loyalty points API (loyalty/api/points.py) -----------------------------------------------
+
+
+@url_case("api:loyalty_entry-detail")
+def _api_loyalty_entry(org):
+    return {"pk": make("loyalty.pointsentry", org).pk}
+
+
+@url_case("api:loyalty_reward-detail")
+def _api_loyalty_reward(org):
+    return {"pk": make("loyalty.reward", org).pk}
+
+
+@url_case("api:loyalty_reward-redeem")
+def _api_loyalty_reward_redeem(org):
+    return {"pk": make("loyalty.reward", org).pk}
+
+
+@url_case("api:loyalty_redemption-detail")
+def _api_loyalty_redemption(org):
+    return {"pk": make("loyalty.redemption", org).pk}
+
+
+@url_case("api:customer_loyalty")
+def _api_customer_loyalty(org):
+    return {"customer_id": make("loyalty.pointsentry", org).customer_id}
+
+
+@url_case("api:customer_loyalty_adjustments")
+def _api_customer_loyalty_adjustments(org):
+    return {"customer_id": make("loyalty.pointsentry", org).customer_id}
