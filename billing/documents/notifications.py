@@ -108,10 +108,10 @@ def _invoice_context(invoice) -> dict:
     }
 
 
-def _pdf(invoice) -> list[Attachment]:
+def _pdf(invoice, kind: str | None = None) -> list[Attachment]:
     from billing.documents.services import invoice_pdf_bytes
 
-    filename, content = invoice_pdf_bytes(invoice_id=invoice.pk)
+    filename, content = invoice_pdf_bytes(invoice_id=invoice.pk, kind=kind)
     return [Attachment(filename=filename, content=content)]
 
 
@@ -154,13 +154,19 @@ def _sample_invoice(organization, language: str) -> dict:
 
 
 def _build_invoice_issued(message) -> Built:
+    """The invoice as issued, even when a charge already paid it by the time this is sent:
+    the receipt that follows carries the paid copy."""
+    from billing.documents.models import DocumentKind
+
     invoice = _invoice(message)
-    return Built(context=_invoice_context(invoice), attachments=_pdf(invoice))
+    return Built(context=_invoice_context(invoice), attachments=_pdf(invoice, DocumentKind.INVOICE))
 
 
 def _build_payment_receipt(message) -> Built:
+    from billing.documents.models import DocumentKind
+
     invoice = _invoice(message)
-    return Built(context=_invoice_context(invoice), attachments=_pdf(invoice))
+    return Built(context=_invoice_context(invoice), attachments=_pdf(invoice, DocumentKind.RECEIPT))
 
 
 def _build_payment_failed(message) -> Built:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_MAX_SIDE_PX = 4000
 LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+DEFAULT_BRAND_COLOR = "#1f6feb"
+# The brand colour is written into the stylesheet: only plain hex colours get there.
+BRAND_COLOR_RE = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
 def harfbuzz_subsetting_available() -> bool:
@@ -119,14 +123,22 @@ def tax_id_label(country: str) -> str:
     return TAX_ID_NAMES.get((country or "").upper(), "") or _("Tax ID")
 
 
+def brand_color(org) -> str:
+    color = (org.brand_color or "").strip()
+    return color.lower() if BRAND_COLOR_RE.fullmatch(color) else DEFAULT_BRAND_COLOR
+
+
 def _organization_context(org) -> dict:
+    address_lines = [ln.strip() for ln in (org.address or "").splitlines() if ln.strip()]
     return {
         "tax_id_label": tax_id_label(org.country),
         "legal_name": org.legal_name or org.display_name,
         "display_name": org.display_name,
         "tax_id": org.tax_id,
-        "address_lines": [ln for ln in (org.address or "").splitlines() if ln.strip()],
-        "brand_color": org.brand_color or "#1f6feb",
+        "address_lines": address_lines,
+        # One paragraph with white-space: pre-line instead of one per line (fewer boxes).
+        "address_text": "\n".join(address_lines),
+        "brand_color": brand_color(org),
         "logo": logo_data_uri(org),
         "portal_url": f"{settings.SITE_URL}/p/{org.slug}/",
     }
@@ -139,12 +151,16 @@ def _customer_context(customer) -> dict:
         customer.address_line2,
         ", ".join(p for p in (city_line, customer.region) if p),
     ]
+    address_lines = [ln for ln in lines if ln]
+    tax_id_line = f"{tax_id_label(customer.country)}: {customer.tax_id}" if customer.tax_id else ""
     return {
         "tax_id_label": tax_id_label(customer.country),
         "name": customer.name,
         "tax_id": customer.tax_id,
         "email": customer.email,
-        "address_lines": [ln for ln in lines if ln],
+        "address_lines": address_lines,
+        # Tax id, address and email as one pre-line paragraph (fewer boxes).
+        "contact_text": "\n".join(ln for ln in (tax_id_line, *address_lines, customer.email) if ln),
     }
 
 
@@ -330,22 +346,27 @@ def _font_config():
     return FontConfiguration()
 
 
-@cache
-def _stylesheet():
+@lru_cache(maxsize=64)
+def _stylesheet(color: str = DEFAULT_BRAND_COLOR):
+    """The parsed stylesheet for one brand colour. The colour is written into the CSS rather
+    than read from a ``var(--brand)`` custom property, which WeasyPrint resolves again in
+    every box that uses it."""
     from weasyprint import CSS
 
-    css = render_to_string("documents/invoice.css")
+    if not BRAND_COLOR_RE.fullmatch(color):
+        color = DEFAULT_BRAND_COLOR
+    css = render_to_string("documents/invoice.css", {"brand": color})
     return CSS(string=css, font_config=_font_config())
 
 
-def html_to_pdf(html: str) -> tuple[bytes, int]:
+def html_to_pdf(html: str, color: str = DEFAULT_BRAND_COLOR) -> tuple[bytes, int]:
     """PDF bytes and page count. Only ``data:`` URLs may be fetched (no network, no files)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"})
     document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(
-        stylesheets=[_stylesheet()], font_config=_font_config()
+        stylesheets=[_stylesheet(color)], font_config=_font_config()
     )
     return document.write_pdf(), len(document.pages)
 
@@ -361,7 +382,7 @@ def invoice_pdf(invoice, *, language: str | None = None) -> tuple[bytes, int]:
         context = invoice_context(invoice, language=language)
         context["footer_css"] = _footer(context)
         html = render_to_string("documents/invoice.html", context)
-    return html_to_pdf(html)
+    return html_to_pdf(html, context["brand"]["brand_color"])
 
 
 def credit_note_pdf(credit_note, *, language: str | None = None) -> tuple[bytes, int]:
@@ -370,4 +391,4 @@ def credit_note_pdf(credit_note, *, language: str | None = None) -> tuple[bytes,
         context = credit_note_context(credit_note, language=language)
         context["footer_css"] = _footer(context)
         html = render_to_string("documents/invoice.html", context)
-    return html_to_pdf(html)
+    return html_to_pdf(html, context["brand"]["brand_color"])

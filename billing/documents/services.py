@@ -117,14 +117,16 @@ def invoice_document_kind(invoice) -> str:
     return DocumentKind.RECEIPT if invoice.status == InvoiceStatus.PAID else DocumentKind.INVOICE
 
 
-def invoice_pdf_bytes(*, invoice_id: int) -> tuple[str, bytes]:
+def invoice_pdf_bytes(*, invoice_id: int, kind: str | None = None) -> tuple[str, bytes]:
     """(filename, bytes) of the current PDF of an issued invoice (the paid copy once paid),
-    rendering it first if the documents queue has not yet done so (the unique row still makes
-    it a single render per copy)."""
+    or of the copy ``kind`` names, rendering it first if the documents queue has not yet done
+    so (the unique row still makes it a single render per copy)."""
     from billing.models import Invoice
 
-    invoice = Invoice.unscoped.only("status").filter(pk=invoice_id).first()
-    if invoice is None:
-        raise DocumentNotIssued(f"invoice {invoice_id} does not exist")
-    doc = document_render(kind=invoice_document_kind(invoice), object_id=invoice_id)
+    if kind is None:
+        invoice = Invoice.unscoped.only("status").filter(pk=invoice_id).first()
+        if invoice is None:
+            raise DocumentNotIssued(f"invoice {invoice_id} does not exist")
+        kind = invoice_document_kind(invoice)
+    doc = document_render(kind=kind, object_id=invoice_id)
     return doc.filename, document_read(doc)
