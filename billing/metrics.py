@@ -20,21 +20,47 @@ before, e.g. resumed after a pause); >0 -> 0 is *churn*; a rise is *expansion*, 
 *contraction*. The changes telescope, so the MRR at any instant equals the sum of all
 movements before it (tests check it against the subscriptions table). Movements are bucketed
 by calendar month in the organization's time zone.
+
+At scale (a million subscriptions) the home reads no history row by row:
+- the movements are kept as a ledger (``billing.models.metrics``) that a database trigger
+  writes in the same transaction as each ``subscription.*`` event, with exactly the
+  classification above (``_state_at``/``_movements`` below are the reference definitions; a
+  test proves the ledger equals them); renewals at the same MRR write nothing;
+- aggregates of closed intervals (local months of movements, UTC days of payment attempts
+  and of paid invoices) are cached in ``MetricsBucket`` rows on first read, and a trigger
+  deletes a bucket as soon as a row inside it is written or changed, so figures stay exact;
+- only the open ends (the current month or day, a window's edges) are aggregated per
+  request, over indexes;
+- the forecast's projection (every live subscription's schedule, weighted by success rates)
+  is cached for ``COBRO_FORECAST_CACHE_SECONDS`` (default 120) per organization when the
+  caller does not pass ``now``; what was collected is always exact.
+"Active subscriptions" and "active customers" on the home count subscriptions and customers
+with MRR (active or past due at a non-zero price), from the ledger.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from billing.models import Invoice, Price, Subscription
+from billing.models import (
+    Invoice,
+    MetricsBucket,
+    MrrCustomerState,
+    MrrMovement,
+    Price,
+    Subscription,
+)
 from billing.models.invoice import InvoiceStatus
 from billing.models.subscription import SubscriptionStatus
 from cobro import clock
@@ -280,21 +306,31 @@ def success_rates(*, organization) -> dict[str | None, Fraction]:
     return rates
 
 
-def _scheduled_by_method(*, organization, now: datetime, days: int) -> list[tuple]:
+def _scheduled_by_method(
+    *, organization, now: datetime, days: int, windows: tuple[int, ...] | None = None
+) -> list[tuple]:
     """``(method_type, amount_sum)``: every charge the schedule makes before ``now+days``
     (the next billing date and each following period while it stays in the window; a date
     already passed is a renewal the billing run has yet to pick up, so it counts), at
     ``price * quantity`` (list price, before tax and coupons), grouped by the type of the
     customer's default payment method. Subscriptions set to cancel at period end count
-    nothing. Periods step by calendar intervals in UTC."""
+    nothing. Periods step by calendar intervals in UTC. With ``windows`` (each at most
+    ``days``), rows are ``(method_type, [amount_sum per window])`` from the same pass."""
     pm = _payments_models()
     method_sql = "NULL"
     if pm is not None:
         method_sql = f"""(SELECT m.type FROM {pm.PaymentMethod._meta.db_table} m
             WHERE m.customer_id = s.customer_id AND m.removed_at IS NULL
             ORDER BY m.is_default DESC, m.created_at DESC LIMIT 1)"""  # noqa: S608
+    sums = "SUM(p.amount_minor * s.quantity)"
+    if windows:
+        sums = ", ".join(
+            f"SUM(p.amount_minor * s.quantity) FILTER (WHERE charge_at < %(now)s "
+            f"+ make_interval(days => {int(w)}))"
+            for w in windows
+        )
     sql = f"""
-    SELECT {method_sql} AS method_type, SUM(p.amount_minor * s.quantity)
+    SELECT {method_sql} AS method_type, {sums}
     FROM {Subscription._meta.db_table} s
     JOIN {Price._meta.db_table} p ON p.id = s.price_id
     CROSS JOIN LATERAL generate_series(
@@ -319,7 +355,10 @@ def _scheduled_by_method(*, organization, now: datetime, days: int) -> list[tupl
     }
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return cur.fetchall()
+        rows = cur.fetchall()
+    if windows:
+        return [(r[0], list(r[1:])) for r in rows]
+    return rows
 
 
 def forecast(*, organization, now: datetime, days: int, rates=None) -> Forecast:
@@ -353,6 +392,365 @@ def forecast(*, organization, now: datetime, days: int, rates=None) -> Forecast:
     )
 
 
+# -- cached buckets of closed intervals ------------------------------------------------------------
+
+# A bucket is cached only once its interval ended at least this long ago, so a transaction
+# still writing rows into it when it is first read cannot leave a stale aggregate behind.
+BUCKET_SETTLE = timedelta(minutes=5)
+
+
+def _merge(total: dict, part: dict) -> dict:
+    """Add ``part`` into ``total``: numbers add, lists add element-wise, dicts recurse."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            _merge(total.setdefault(key, {}), value)
+        elif isinstance(value, list):
+            cur = total.setdefault(key, [0] * len(value))
+            total[key] = [int(a) + int(b) for a, b in zip(cur, value, strict=True)]
+        else:
+            total[key] = int(total.get(key, 0)) + int(value)
+    return total
+
+
+def _day_edges(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
+    """Whole UTC days inside ``[lo, hi)``."""
+    first = lo.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < lo:
+        first += timedelta(days=1)
+    edges = []
+    while first + timedelta(days=1) <= hi:
+        edges.append((first, first + timedelta(days=1)))
+        first += timedelta(days=1)
+    return edges
+
+
+def _month_edges(lo: datetime, hi: datetime, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """Whole local calendar months inside ``[lo, hi)``."""
+    local = lo.astimezone(tz)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if first < lo:
+        first = first + relativedelta(months=1)
+    edges = []
+    while first + relativedelta(months=1) <= hi:
+        nxt = first + relativedelta(months=1)
+        edges.append((first, nxt))
+        first = nxt
+    return edges
+
+
+def _month_and_day_edges(
+    lo: datetime, hi: datetime, tz: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """Whole local months inside ``[lo, hi)``, and whole UTC days in what is left at both
+    ends (an open month is mostly closed days)."""
+    months = _month_edges(lo, hi, tz)
+    if not months:
+        return _day_edges(lo, hi)
+    return [*_day_edges(lo, months[0][0]), *months, *_day_edges(months[-1][1], hi)]
+
+
+class _Reads:
+    """One home computation's reads: every cached bucket of the organization fetched in one
+    query, and each directly computed interval computed once (windows share their ends)."""
+
+    def __init__(self, organization, since: datetime) -> None:
+        self.buckets: dict[tuple, dict] = {
+            (b.currency, b.metric, b.start, b.end): b.data
+            for b in MetricsBucket.objects.filter(organization=organization).filter(
+                Q(metric="mrr") | Q(end__gt=since)
+            )
+        }
+        self.memo: dict[tuple, dict] = {}
+
+
+def _aggregate(
+    *, organization, currency: str, metric: str, lo: datetime, hi: datetime, edges, compute,
+    now: datetime, reads: _Reads | None = None,
+) -> dict:  # fmt: skip
+    """Sum of ``compute(lo, hi)`` over ``[lo, hi)``: whole intervals of ``edges`` come from
+    cached buckets (computed and stored when missing and settled), the rest is computed."""
+    if hi <= lo:
+        return {}
+    if reads is None:
+        reads = _Reads(organization, lo)
+    total: dict = {}
+    settled = now - BUCKET_SETTLE
+    new_rows = []
+
+    def direct(a: datetime, b: datetime) -> dict:
+        key = (currency, metric, a, b)
+        if key not in reads.memo:
+            reads.memo[key] = compute(a, b)
+        return reads.memo[key]
+
+    cursor = lo
+    for start, end in edges:
+        if cursor < start:
+            _merge(total, direct(cursor, start))
+        data = reads.buckets.get((currency, metric, start, end))
+        if data is None:
+            data = direct(start, end)
+            if end <= settled:
+                reads.buckets[(currency, metric, start, end)] = data
+                new_rows.append(
+                    MetricsBucket(
+                        organization=organization,
+                        currency=currency,
+                        metric=metric,
+                        start=start,
+                        end=end,
+                        data=data,
+                    )
+                )
+        _merge(total, data)
+        cursor = end
+    if cursor < hi:
+        _merge(total, direct(cursor, hi))
+    if new_rows:
+        MetricsBucket.objects.bulk_create(new_rows, ignore_conflicts=True)
+    return total
+
+
+# -- MRR from the ledger ---------------------------------------------------------------------------
+
+
+def _ledger(*, organization, currency: str, lo: datetime, hi: datetime) -> dict:
+    """Movements in ``[lo, hi)``: ``groups`` ``{"kind|prev_cnt|cur_cnt": [prev_sum, cur_sum]}``,
+    customers who started (``gained``) and stopped (``lost``) paying, and the change in the
+    number of subscriptions with MRR (``subs``)."""
+    sql = f"""
+    SELECT kind, prev_cnt, cur_cnt, SUM(prev_num), SUM(cur_num),
+           COUNT(*) FILTER (WHERE customer_delta > 0), COUNT(*) FILTER (WHERE customer_delta < 0),
+           COUNT(*) FILTER (WHERE prev_num = 0 AND cur_num > 0)
+             - COUNT(*) FILTER (WHERE prev_num > 0 AND cur_num = 0)
+    FROM {MrrMovement._meta.db_table}
+    WHERE organization_id = %s AND currency = %s AND occurred_at >= %s AND occurred_at < %s
+    GROUP BY 1, 2, 3
+    """  # noqa: S608
+    out: dict = {"groups": {}, "gained": 0, "lost": 0, "subs": 0}
+    with connection.cursor() as cur:
+        cur.execute(sql, [organization.pk, currency, lo, hi])
+        for kind, prev_cnt, cur_cnt, prev_sum, cur_sum, gained, lost, subs in cur.fetchall():
+            out["groups"][f"{kind}|{prev_cnt}|{cur_cnt}"] = [int(prev_sum), int(cur_sum)]
+            out["gained"] += gained
+            out["lost"] += lost
+            out["subs"] += subs
+    return out
+
+
+def _ledger_range(
+    *, organization, currency: str, lo: datetime, hi: datetime, now, reads=None
+) -> dict:
+    tz = ZoneInfo(organization.time_zone)
+    return _aggregate(
+        organization=organization, currency=currency, metric="mrr", lo=lo, hi=hi,
+        edges=_month_and_day_edges(lo, hi, tz), now=now, reads=reads,
+        compute=lambda a, b: _ledger(organization=organization, currency=currency, lo=a, hi=b),
+    )  # fmt: skip
+
+
+def _groups_value(groups: dict) -> dict[str, Fraction]:
+    """Exact MRR change per movement kind of ledger ``groups``."""
+    out: dict[str, Fraction] = defaultdict(Fraction)
+    for key, (prev_sum, cur_sum) in groups.items():
+        kind, prev_cnt, cur_cnt = key.split("|")
+        out[kind] += _monthly(cur_sum, int(cur_cnt)) - _monthly(prev_sum, int(prev_cnt))
+    return out
+
+
+def _ledger_start(*, organization, currency: str) -> datetime | None:
+    return (
+        MrrMovement.objects.filter(organization=organization, currency=currency)
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def _churned_customers(*, organization, currency: str, lo: datetime, hi: datetime) -> int:
+    """Customers paying at ``lo`` and not at ``hi``.
+
+    When nothing was recorded at or after ``hi`` (the home's case: ``hi`` is now), those are
+    the customers who pay nothing now and whose paying interval that spanned ``lo`` ended
+    inside the window: the -1 rows of the window whose ``paying_since`` is before ``lo``
+    (at most one per customer). Otherwise a customer's rows alternate +1 (starts paying) and
+    -1 (stops), so exactly those whose rows in ``[lo, hi)`` sum to -1 churned."""
+    table = MrrMovement._meta.db_table
+    later = MrrMovement.objects.filter(
+        organization=organization, currency=currency, occurred_at__gte=hi
+    ).exists()
+    if not later:
+        sql = f"""
+        SELECT COUNT(*) FROM {table} m
+        JOIN {MrrCustomerState._meta.db_table} c
+          ON c.customer_id = m.customer_id AND c.currency = m.currency
+        WHERE m.organization_id = %s AND m.currency = %s AND m.customer_delta = -1
+          AND m.occurred_at >= %s AND m.occurred_at < %s AND m.paying_since < %s
+          AND c.paying_subscriptions = 0
+        """  # noqa: S608
+        params = [organization.pk, currency, lo, hi, lo]
+    else:
+        sql = f"""
+        SELECT COUNT(*) FROM (
+            SELECT customer_id FROM {table}
+            WHERE organization_id = %s AND currency = %s AND customer_delta <> 0
+              AND occurred_at >= %s AND occurred_at < %s
+            GROUP BY customer_id HAVING SUM(customer_delta) = -1
+        ) churned
+        """  # noqa: S608
+        params = [organization.pk, currency, lo, hi]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return int(cur.fetchone()[0])
+
+
+# -- payments and collections per day --------------------------------------------------------------
+
+
+def _attempts_data(*, organization, lo: datetime, hi: datetime) -> dict:
+    """Charge attempts created in ``[lo, hi)``: per currency failed and recovered (a later
+    attempt that succeeded) counts and sums, and settled attempts per method type (``ok``,
+    ``total``; type ``""`` for attempts without a method) for the success rates."""
+    pm = _payments_models()
+    if pm is None:
+        return {}
+    ok = [str(s) for s in _succeeded_statuses(pm)]
+    sql = f"""
+    SELECT a.currency, COALESCE(m.type, ''),
+           COUNT(*) FILTER (WHERE a.status = 'failed'),
+           COALESCE(SUM(a.amount_minor) FILTER (WHERE a.status = 'failed'), 0),
+           COUNT(*) FILTER (WHERE a.attempt_number > 1 AND a.status = ANY(%s)),
+           COALESCE(SUM(a.amount_minor) FILTER (WHERE a.attempt_number > 1
+                                                AND a.status = ANY(%s)), 0),
+           COUNT(*) FILTER (WHERE a.status = ANY(%s)),
+           COUNT(*) FILTER (WHERE a.status = ANY(%s) OR a.status = 'failed')
+    FROM {pm.PaymentAttempt._meta.db_table} a
+    LEFT JOIN {pm.PaymentMethod._meta.db_table} m ON m.id = a.payment_method_id
+    WHERE a.organization_id = %s AND a.created_at >= %s AND a.created_at < %s
+    GROUP BY 1, 2
+    """  # noqa: S608
+    out: dict = {}
+    with connection.cursor() as cur:
+        cur.execute(sql, [ok, ok, ok, ok, organization.pk, lo, hi])
+        for cur_code, mtype, fn, fs, rn, rs, n_ok, n_total in cur.fetchall():
+            _merge(out, {"by_currency": {cur_code: [fn, fs, rn, rs]}})
+            if n_total:
+                _merge(out, {"rates": {mtype: [n_ok, n_total]}})
+    return out
+
+
+def _attempts_range(*, organization, lo: datetime, hi: datetime, now: datetime, reads=None) -> dict:
+    return _aggregate(
+        organization=organization, currency="", metric="payments", lo=lo, hi=hi,
+        edges=_day_edges(lo, hi), now=now, reads=reads,
+        compute=lambda a, b: _attempts_data(organization=organization, lo=a, hi=b),
+    )  # fmt: skip
+
+
+def _paid_data(*, organization, lo: datetime, hi: datetime) -> dict:
+    """Amount paid per currency by invoices paid in ``[lo, hi)``."""
+    rows = (
+        Invoice.objects.filter(
+            organization=organization, status=InvoiceStatus.PAID, paid_at__gte=lo, paid_at__lt=hi
+        )
+        .values("currency")
+        .annotate(s=Sum("amount_paid_minor"))
+    )
+    return {r["currency"]: int(r["s"] or 0) for r in rows}
+
+
+def _paid_range(*, organization, lo: datetime, hi: datetime, now: datetime, reads=None) -> dict:
+    return _aggregate(
+        organization=organization, currency="", metric="paid", lo=lo, hi=hi,
+        edges=_day_edges(lo, hi), now=now, reads=reads,
+        compute=lambda a, b: _paid_data(organization=organization, lo=a, hi=b),
+    )  # fmt: skip
+
+
+def _first_attempt_at(*, organization) -> datetime | None:
+    pm = _payments_models()
+    if pm is None:
+        return None
+    return (
+        pm.PaymentAttempt.objects.filter(organization=organization)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _rates_from(data: dict) -> dict[str | None, Fraction]:
+    rates: dict[str | None, Fraction] = {}
+    all_ok = all_total = 0
+    for mtype, (n_ok, n_total) in (data.get("rates") or {}).items():
+        all_ok += n_ok
+        all_total += n_total
+        if mtype:
+            rates[mtype] = Fraction(n_ok, n_total)
+    if all_total:
+        rates[None] = Fraction(all_ok, all_total)
+    return rates
+
+
+def _projections(*, organization, now: datetime, rates) -> list[tuple[int, int, int]]:
+    """``(days, expected, scheduled)`` of every window of ``FORECAST_WINDOWS``, as
+    ``forecast`` computes them, from one pass over the schedules (the longest window)."""
+    longest = max(FORECAST_WINDOWS)
+    default_rate = rates.get(None, Fraction(1))
+    per_window: dict[int, tuple[Fraction, int]] = {d: (Fraction(0), 0) for d in FORECAST_WINDOWS}
+    for method_type, sums in _scheduled_by_method(
+        organization=organization, now=now, days=longest, windows=FORECAST_WINDOWS
+    ):
+        rate = rates.get(method_type, default_rate)
+        for days, amount in zip(FORECAST_WINDOWS, sums, strict=True):
+            expected, scheduled = per_window[days]
+            per_window[days] = (expected + int(amount or 0) * rate, scheduled + int(amount or 0))
+    return [(d, round_half_up(e), s) for d, (e, s) in per_window.items()]
+
+
+def _forecasts(*, organization, now: datetime, cacheable: bool, reads=None) -> list[Forecast]:
+    """The three forecast windows; ``expected``/``scheduled`` are cached for a while (they
+    project every live subscription's schedule), ``collected`` is always exact."""
+    key = None
+    projected = None
+    seconds = int(getattr(settings, "COBRO_FORECAST_CACHE_SECONDS", 120))
+    if cacheable and seconds > 0:
+        key = (
+            f"metrics:forecast:{connection.settings_dict['NAME']}:{organization.pk}:"
+            f"{organization.created_at.timestamp()}:{organization.default_currency}"
+        )
+        projected = cache.get(key)
+    if projected is None:
+        first = _first_attempt_at(organization=organization)
+        rates: dict[str | None, Fraction] = {}
+        if first is not None and first < now:
+            origin = first.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            rates = _rates_from(
+                _attempts_range(organization=organization, lo=origin, hi=now, now=now, reads=None)
+            )
+        projected = _projections(organization=organization, now=now, rates=rates)
+        if key is not None:
+            cache.set(key, projected, seconds)
+    out = []
+    for days, expected, scheduled in projected:
+        paid = _paid_range(
+            organization=organization,
+            lo=now - timedelta(days=days),
+            hi=now,
+            now=now,
+            reads=reads,
+        )
+        out.append(
+            Forecast(
+                days=days,
+                expected_minor=expected,
+                scheduled_minor=scheduled,
+                collected_past_minor=int(paid.get(organization.default_currency, 0)),
+            )
+        )
+    return out
+
+
 # -- the home ------------------------------------------------------------------------------------
 
 
@@ -369,31 +767,74 @@ def period_start(*, organization, period: str, now: datetime) -> datetime:
 
 
 def metrics_for_home(*, organization, period: str = DEFAULT_PERIOD, now=None) -> Metrics:
-    """All figures of the staff home for ``organization`` over ``period`` (see ``PERIODS``)."""
+    """All figures of the staff home for ``organization`` over ``period`` (see ``PERIODS``).
+    Without ``now`` the organization's clock is used and the forecast may come from cache."""
+    with _no_jit():
+        return _metrics_for_home(organization=organization, period=period, now=now)
+
+
+@contextmanager
+def _no_jit():
+    """PostgreSQL's JIT compiles queries whose estimated cost is high, as aggregates over a
+    million rows and the forecast's ``generate_series`` are: measured at 1 to 7 s of
+    compilation for a query that runs in milliseconds. These are short reads; no JIT."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if connection.in_atomic_block:
+        # Until the end of the surrounding transaction (whatever way it ends).
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = off")
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SET jit = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("RESET jit")
+
+
+def _metrics_for_home(*, organization, period: str, now) -> Metrics:
     if period not in PERIODS:
         period = DEFAULT_PERIOD
+    cacheable = now is None
     now = now or clock.now(organization)
     currency = organization.default_currency
     start = period_start(organization=organization, period=period, now=now)
+    end = now + timedelta(seconds=1)
     tz = ZoneInfo(organization.time_zone)
 
-    mrr = mrr_now(organization=organization)
-    live = Subscription.objects.filter(organization=organization, currency=currency)
-    counts = live.aggregate(
-        active=Count("pk", filter=Q(status__in=MRR_STATUSES)),
-        customers=Count("customer", distinct=True, filter=Q(status__in=MRR_STATUSES)),
-        trials=Count("pk", filter=Q(status=SubscriptionStatus.TRIALING)),
-    )
+    # MRR at the start (every movement before it) and the movements since, month by month.
+    first = _ledger_start(organization=organization, currency=currency)
+    # The buckets the windows need (the rates' history reads its own, when not cached).
+    reads = _Reads(organization, min(start, now - timedelta(days=max(FORECAST_WINDOWS) + 1)))
+    before: dict = {"groups": {}, "gained": 0, "lost": 0, "subs": 0}
+    if first is not None and first < start:
+        # From the first instant of the first movement's month, so whole months are cached.
+        origin = first.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        _merge(
+            before,
+            _ledger_range(organization=organization, currency=currency, lo=origin, hi=start,
+                          now=now, reads=reads),
+        )  # fmt: skip
+    mrr_start = sum(_groups_value(before["groups"]).values(), Fraction(0))
+    customers_at_start = int(before["gained"]) - int(before["lost"])
+    window: dict = {"groups": {}, "gained": 0, "lost": 0, "subs": 0}
 
-    # MRR at the start and movements since, per month.
-    mrr_start, customers_start = _state_at(organization=organization, at=start)
-    _mrr_end, customers_end = _state_at(organization=organization, at=now + timedelta(seconds=1))
-    month_values: dict[datetime, dict[str, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
-    for month, kind, prev_cnt, cur_cnt, prev_sum, cur_sum in _movements(
-        organization=organization, start=start, end=now + timedelta(seconds=1)
-    ):
-        key = month.replace(tzinfo=tz)
-        month_values[key][kind] += _monthly(cur_sum, cur_cnt) - _monthly(prev_sum, prev_cnt)
+    month_values: dict[datetime, dict[str, Fraction]] = {}
+    cursor = start.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while cursor <= now.astimezone(tz):
+        nxt = cursor + relativedelta(months=1)
+        lo, hi = max(cursor, start), min(nxt, end)
+        data = _ledger_range(
+            organization=organization, currency=currency, lo=lo, hi=hi, now=now, reads=reads
+        )
+        if data:
+            _merge(window, data)
+            month_values[cursor] = _groups_value(data.get("groups") or {})
+        cursor = nxt
 
     months: list[MonthMovement] = []
     running = mrr_start
@@ -412,35 +853,24 @@ def metrics_for_home(*, organization, period: str = DEFAULT_PERIOD, now=None) ->
             totals_exact[kind] += value
     movement_totals = {k: round_half_up(totals_exact.get(k, Fraction(0))) for k in MOVEMENT_KINDS}
 
-    churned = len(customers_start - customers_end)
+    mrr = running  # the ledger telescopes to the live MRR (tests compare it with mrr_now)
+    active_subscriptions = int(before["subs"]) + int(window["subs"])
+    active_customers = customers_at_start + int(window["gained"]) - int(window["lost"])
+    trials = Subscription.objects.filter(
+        organization=organization, currency=currency, status=SubscriptionStatus.TRIALING
+    ).count()
+    churned = _churned_customers(organization=organization, currency=currency, lo=start, hi=end)
     lost = -(totals_exact.get("churn", Fraction(0)) + totals_exact.get("contraction", Fraction(0)))
 
     overdue = Invoice.objects.filter(
         organization=organization, currency=currency, status=InvoiceStatus.OPEN, due_at__lt=now
     ).aggregate(n=Count("pk"), s=Sum("amount_due_minor"))
 
-    failed_n = failed_s = rec_n = rec_s = 0
-    pm = _payments_models()
-    if pm is not None:
-        attempts = pm.PaymentAttempt.objects.filter(
-            organization=organization, currency=currency, created_at__gte=start, created_at__lt=now
-        )
-        agg = attempts.aggregate(
-            fn=Count("pk", filter=Q(status=pm.AttemptStatus.FAILED)),
-            fs=Sum("amount_minor", filter=Q(status=pm.AttemptStatus.FAILED)),
-            rn=Count(
-                "pk",
-                filter=Q(attempt_number__gt=1, status__in=_succeeded_statuses(pm)),
-            ),
-            rs=Sum(
-                "amount_minor",
-                filter=Q(attempt_number__gt=1, status__in=_succeeded_statuses(pm)),
-            ),
-        )
-        failed_n, failed_s = agg["fn"], int(agg["fs"] or 0)
-        rec_n, rec_s = agg["rn"], int(agg["rs"] or 0)
+    attempts = _attempts_range(organization=organization, lo=start, hi=now, now=now, reads=reads)
+    failed_n, failed_s, rec_n, rec_s = (attempts.get("by_currency") or {}).get(
+        currency, [0, 0, 0, 0]
+    )
 
-    rates = success_rates(organization=organization)
     mrr_minor = round_half_up(mrr)
     return Metrics(
         currency=currency,
@@ -449,24 +879,21 @@ def metrics_for_home(*, organization, period: str = DEFAULT_PERIOD, now=None) ->
         now=now,
         mrr_minor=mrr_minor,
         arr_minor=round_half_up(mrr * 12),
-        active_subscriptions=counts["active"],
-        active_customers=counts["customers"],
-        trials=counts["trials"],
-        arpu_minor=round_half_up(mrr / counts["customers"]) if counts["customers"] else 0,
+        active_subscriptions=active_subscriptions,
+        active_customers=active_customers,
+        trials=trials,
+        arpu_minor=round_half_up(mrr / active_customers) if active_customers else 0,
         churned_customers=churned,
-        customers_at_start=len(customers_start),
-        customer_churn_rate=Fraction(churned, len(customers_start)) if customers_start else None,
+        customers_at_start=customers_at_start,
+        customer_churn_rate=(Fraction(churned, customers_at_start) if customers_at_start else None),
         revenue_churn_rate=lost / mrr_start if mrr_start else None,
         movement_totals=movement_totals,
         months=months,
         overdue_count=overdue["n"],
         overdue_minor=int(overdue["s"] or 0),
-        failed_payments_count=failed_n,
-        failed_payments_minor=failed_s,
-        recovered_count=rec_n,
-        recovered_minor=rec_s,
-        forecasts=[
-            forecast(organization=organization, now=now, days=d, rates=rates)
-            for d in FORECAST_WINDOWS
-        ],
+        failed_payments_count=int(failed_n),
+        failed_payments_minor=int(failed_s),
+        recovered_count=int(rec_n),
+        recovered_minor=int(rec_s),
+        forecasts=_forecasts(organization=organization, now=now, cacheable=cacheable, reads=reads),
     )
