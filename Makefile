@@ -7,7 +7,7 @@ SYSTEM_PACKAGES := gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libhar
 	libfontconfig1 fonts-dejavu-core poppler-utils
 BROWSER_PACKAGES := chromium
 
-.PHONY: help setup system-deps browser-deps run test lint format bench seed messages clean-data
+.PHONY: help setup system-deps browser-deps node-deps run test lint format bench seed messages clean-data
 
 help:
 	@echo "make run    install, migrate, load demo data and run web + worker + beat"
@@ -31,8 +31,16 @@ system-deps:
 		else echo "WARNING: please install these Debian packages:$$missing"; fi; \
 	fi
 
-browser-deps:
+browser-deps: node-deps
 	@$(MAKE) --no-print-directory system-deps EXTRA_PACKAGES="$(BROWSER_PACKAGES)"
+
+# axe-core for the accessibility browser tests, exactly as locked in package-lock.json, into
+# node_modules/ (git-ignored); reinstalled only when the lock file changes.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "WARNING: npm not found: the accessibility tests will be skipped"; fi
+
+node-deps: node_modules/.package-lock.json
 
 setup: $(UV) system-deps
 	@$(UV) sync --frozen --quiet
@@ -73,8 +81,10 @@ messages: setup
 openapi: setup
 	@$(PY) manage.py spectacular --api-version v1 --validate --fail-on-warn --file openapi.yaml
 
+# All benchmarks, or some by name: make bench BENCH="dashboard api". wrk drives bench_api.
 bench: setup
-	@$(UV) run --frozen python -m tests.bench
+	@$(MAKE) --no-print-directory system-deps EXTRA_PACKAGES="wrk"
+	@$(UV) run --frozen python -m tests.bench $(BENCH)
 
 clean-data:
 	rm -rf .data

@@ -8,6 +8,7 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import demo  # noqa: F401 - registers the demo seeder
+        from billing.services import invoice_reminders  # noqa: F401 - the reminder email kind
         from cobro.navigation import nav_register
 
         nav_register(

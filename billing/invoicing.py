@@ -122,28 +122,36 @@ def build_document(
     lines: list[LineDraft],
     discount: DiscountSpec | None = None,
     credit_available_minor: int = 0,
+    extra_discounts: tuple[DiscountSpec, ...] = (),
 ) -> DocumentDraft:
+    """``extra_discounts`` (renewal discount providers, see ``billing.renewal_discounts``) are
+    applied after the coupon, each on what the previous ones left of the discountable lines,
+    by the same rule; the coupon id comes from ``discount`` only."""
     all_lines = list(lines)
     coupon_id = None
-    if discount is not None:
-        groups: dict[tuple, int] = {}
+    specs = [d for d in (discount, *extra_discounts) if d is not None]
+    groups: dict[tuple, int] = {}
+    if specs:
         for line in all_lines:
             if line.discountable and line.amount_minor > 0:
                 key = _group_key(line)
                 groups[key] = groups.get(key, 0) + line.amount_minor
-        total_discount = discount_amount(sum(groups.values()), discount)
+    for spec in specs:
+        total_discount = discount_amount(sum(groups.values()), spec)
         if total_discount > 0:
-            coupon_id = discount.coupon_id
+            if spec is discount:
+                coupon_id = spec.coupon_id
             keys = list(groups)
             parts = allocate(total_discount, [groups[k] for k in keys])
             for key, part in zip(keys, parts, strict=True):
                 if part == 0:
                     continue
+                groups[key] -= part
                 tax, inclusive = key
                 all_lines.append(
                     LineDraft(
                         kind="discount",
-                        description=discount.description,
+                        description=spec.description,
                         amount_minor=-part,
                         unit_amount_minor=-part,
                         tax=tax,

@@ -137,6 +137,9 @@ class SubscriptionSnapshot:
     resume_at: datetime | None = None
     coupon: CouponInfo | None = None
     coupon_periods_used: int = 0
+    # Renewal discount providers' discounts for the next period (billing.renewal_discounts);
+    # set by the renewal service for one period, never carried to the state after it.
+    extra_discounts: tuple[DiscountSpec, ...] = ()
     pending_price: PriceInfo | None = None
     pending_quantity: int | None = None
     setup_fee_invoiced: bool = False
@@ -298,6 +301,7 @@ def period_document(
         lines=lines,
         discount=discount,
         credit_available_minor=credit_available_minor,
+        extra_discounts=snap.extra_discounts,
     )
     return doc, discount is not None
 
@@ -360,6 +364,7 @@ def plan_start(
         next_billing_at=end,
         setup_fee_invoiced=True,
         coupon_periods_used=snap.coupon_periods_used + int(coupon_used),
+        extra_discounts=(),
     )
     return Plan(
         before=snap,
@@ -441,6 +446,7 @@ def plan_renewal(
         next_billing_at=end,
         setup_fee_invoiced=True,
         coupon_periods_used=snap.coupon_periods_used + int(coupon_used),
+        extra_discounts=(),
     )
     return Plan(
         before=before,

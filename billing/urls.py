@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import catalog, exports, invoices, subscriptions, test_clock
+from billing.views import bulk, catalog, exports, invoices, simulator, subscriptions, test_clock
 
 app_name = "billing"
 
@@ -44,6 +44,11 @@ urlpatterns = [
     path("settings/", catalog.BillingSettingsView.as_view(), name="settings"),
     # Subscriptions
     path("subscriptions/", subscriptions.SubscriptionListView.as_view(), name="subscription_list"),
+    path(
+        "subscriptions/export.csv",
+        exports.SubscriptionExportView.as_view(),
+        name="subscription_export",
+    ),
     path(
         "subscriptions/new/",
         subscriptions.SubscriptionCreateView.as_view(),
@@ -92,6 +97,7 @@ urlpatterns = [
     # Invoices
     path("invoices/", invoices.InvoiceListView.as_view(), name="invoice_list"),
     path("invoices/export.csv", exports.InvoiceExportView.as_view(), name="invoice_export"),
+    path("invoices/bulk/", bulk.InvoiceBulkView.as_view(), name="invoice_bulk"),
     path("invoices/new/", invoices.OneOffInvoiceCreateView.as_view(), name="invoice_create"),
     path("invoices/<int:pk>/", invoices.InvoiceDetailView.as_view(), name="invoice_detail"),
     path(
@@ -114,6 +120,17 @@ urlpatterns = [
         "invoices/<int:pk>/credit-note/",
         invoices.CreditNoteCreateView.as_view(),
         name="credit_note_create",
+    ),
+    # Plan simulator (read-only dry runs)
+    path(
+        "simulator/prices/<int:pk>/",
+        simulator.PriceSimulatorView.as_view(),
+        name="price_simulator",
+    ),
+    path(
+        "subscriptions/<int:pk>/simulate/",
+        simulator.SubscriptionSimulatorView.as_view(),
+        name="subscription_simulator",
     ),
     # Sandbox
     path("test-clock/", test_clock.TestClockView.as_view(), name="test_clock"),

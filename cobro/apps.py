@@ -8,6 +8,7 @@ class CobroConfig(AppConfig):
 
     def ready(self) -> None:
         from cobro import signals  # noqa: F401
+        from cobro.api import authentication  # noqa: F401 - API-key cache invalidation
         from cobro.views.nav import register_kernel_nav
 
         register_kernel_nav()

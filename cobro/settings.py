@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "customers.messaging",
     "customers.portal",
     "loyalty",
+    "feedback",
+    "checkout",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -207,11 +210,41 @@ COBRO_GATEWAY_LIMITS = env.json("COBRO_GATEWAY_LIMITS", default={})
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 MERCADOPAGO_API_BASE = env("MERCADOPAGO_API_BASE", default="")
 
+# --- Support (support) -----------------------------------------------------------------------
+# Inbound replies: an address whose plus-part carries a signed conversation/message token
+# ("reply@in.example.com" -> "reply+c12-<mac>@in.example.com"). Empty: email replies are off.
+COBRO_SUPPORT_INBOUND_ADDRESS = env("COBRO_SUPPORT_INBOUND_ADDRESS", default="")
+# Shared secret of the inbound mail webhook (HMAC-SHA256 of "<timestamp>.<raw message>").
+COBRO_SUPPORT_INBOUND_SECRET = env("COBRO_SUPPORT_INBOUND_SECRET", default="")
+# Customer attachments live outside MEDIA_ROOT: only the support views serve them.
+COBRO_SUPPORT_FILES_ROOT = Path(
+    env("COBRO_SUPPORT_FILES_ROOT", default=str(DATA_DIR / "support-files"))
+)
+
+# --- Checkout (public subscribe pages) -------------------------------------------------------
+# Cancels card checkouts whose first payment never succeeded in time (per-organization hours).
+CELERY_BEAT_SCHEDULE["checkout-expire-incomplete"] = {
+    "task": "checkout.expire_incomplete",
+    "schedule": 300.0,
+}
+# Checkout form posts per client address and organization: (posts, seconds).
+COBRO_CHECKOUT_RATE_LIMIT = tuple(
+    env.list("COBRO_CHECKOUT_RATE_LIMIT", cast=int, default=[20, 600])
+)
+
 # --- Loyalty ---------------------------------------------------------------------------------
 CELERY_BEAT_SCHEDULE["loyalty-expire-points"] = {
     "task": "loyalty.expire_points",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["loyalty-award-anniversaries"] = {
+    "task": "loyalty.award_anniversaries",
+    "schedule": 3600.0,
+}
+
+# --- Feedback --------------------------------------------------------------------------------
+# Anniversaries, satisfaction checks and periodic surveys (idempotent per follow-up key).
+CELERY_BEAT_SCHEDULE["feedback-tick"] = {"task": "feedback.tick", "schedule": 3600.0}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

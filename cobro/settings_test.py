@@ -15,4 +15,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 COBRO_DISPATCH_ON_COMMIT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = DATA_DIR / "test-media"
+COBRO_SUPPORT_FILES_ROOT = DATA_DIR / "test-support-files"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing

@@ -4,11 +4,21 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from cobro.views import dashboard, members, organizations
+from cobro.views import dashboard, events, exports, members, organizations
+from cobro.views import settings as settings_views
 
 dashboard_patterns = (
     [
         path("", dashboard.HomeView.as_view(), name="home"),
+        path("events/", events.EventListView.as_view(), name="event_list"),
+        path("events/export.csv", events.EventExportView.as_view(), name="event_export"),
+        path("events/<uuid:pk>/", events.EventDetailView.as_view(), name="event_detail"),
+        path("exports/<str:job_id>/", exports.ExportJobView.as_view(), name="export_job"),
+        path(
+            "exports/<str:job_id>/download/",
+            exports.ExportJobDownloadView.as_view(),
+            name="export_job_download",
+        ),
         path(
             "organizations/new/",
             organizations.OrganizationCreateView.as_view(),
@@ -23,6 +33,13 @@ dashboard_patterns = (
             "settings/organization/",
             organizations.OrganizationSettingsView.as_view(),
             name="organization_settings",
+        ),
+        path("settings/", settings_views.SettingsHubView.as_view(), name="settings"),
+        path("settings/api-keys/", settings_views.ApiKeysView.as_view(), name="api_keys"),
+        path(
+            "settings/api-keys/<int:pk>/revoke/",
+            settings_views.ApiKeyRevokeView.as_view(),
+            name="api_key_revoke",
         ),
         path("settings/members/", members.MembersView.as_view(), name="members"),
         path(
@@ -62,6 +79,11 @@ urlpatterns = [
     path("documents/", include("billing.documents.urls", namespace="documents")),
     path("payments/", include("billing.payments.urls", namespace="payments")),
     path("messaging/", include("customers.messaging.urls", namespace="messaging")),
+    path("feedback/", include("feedback.urls", namespace="feedback")),
+    path("checkout/", include("checkout.urls", namespace="checkout")),
+    path("support/", include("support.urls", namespace="support")),
+    # Public subscribe pages (pricing page and checkout links), no login.
+    path("s/<slug:org_slug>/", include("checkout.public_urls", namespace="public")),
     # Inbound payment gateway webhooks (signed by the gateway; CSRF-exempt).
     path("webhooks/", include("billing.payments.webhook_urls")),
     # The REST API for integrators (API-key authentication), versioned by path.
@@ -75,6 +97,8 @@ urlpatterns = [
                     path("", include("customers.portal_urls")),
                     path("", include("billing.portal_urls")),
                     path("", include("loyalty.portal_urls")),
+                    path("", include("feedback.portal_urls")),
+                    path("", include("support.portal_urls")),
                 ],
                 "portal",
             ),

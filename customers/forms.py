@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from customers.create_extensions import customer_create_extensions
 from customers.services.imports import MAX_UPLOAD_BYTES
 from customers.validation import country_choices, country_name
 
@@ -88,6 +90,39 @@ class CustomerForm(forms.Form):
             json.dumps(customer.metadata, ensure_ascii=False) if customer.metadata else ""
         )
         return initial
+
+
+class CustomerCreateForm(CustomerForm):
+    """The staff "new customer" form plus the fields other apps contribute
+    (``customers.create_extensions``, e.g. an optional referral code)."""
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.extensions = customer_create_extensions()
+        for extension in self.extensions:
+            self.fields[extension.name] = extension.field()
+
+    @property
+    def extension_fields(self) -> list:
+        return [self[extension.name] for extension in self.extensions]
+
+    def clean(self):
+        data = super().clean()
+        for extension in self.extensions:
+            value = data.get(extension.name)
+            if value and self.organization is not None:
+                try:
+                    extension.validate(self.organization, value, data.get("email") or "")
+                except ValidationError as exc:
+                    self.add_error(extension.name, exc)
+        return data
+
+    def split(self) -> tuple[dict, dict]:
+        """(customer_create kwargs, extension values)."""
+        data = dict(self.cleaned_data)
+        extras = {e.name: data.pop(e.name, None) for e in self.extensions}
+        return data, extras
 
 
 class CustomerImportUploadForm(forms.Form):

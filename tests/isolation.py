@@ -180,6 +180,14 @@ def _invitation_revoke(org: Organization) -> dict[str, Any]:
     return {"pk": _invitation(org).pk}
 
 
+@url_case("dashboard:api_key_revoke")
+def _api_key_revoke(org: Organization) -> dict[str, Any]:
+    from cobro.services.api_keys import api_key_create
+
+    key, _raw = api_key_create(organization=org, name=marked(org, "Key"), scopes=["*"], actor=None)
+    return {"pk": key.pk}
+
+
 @url_case("customers:detail")
 def _customer_detail(org: Organization) -> dict[str, Any]:
     return {"pk": make("customers.customer", org).pk}
@@ -219,6 +227,8 @@ for _name, _label in (
     ("billing:subscription_change", "billing.subscription"),
     ("billing:subscription_preview_invoices", "billing.subscription"),
     ("billing:subscription_migrate", "billing.subscription"),
+    ("billing:subscription_simulator", "billing.subscription"),
+    ("billing:price_simulator", "billing.price"),
     ("billing:invoice_detail", "billing.invoice"),
     ("billing:invoice_finalize", "billing.invoice"),
     ("billing:invoice_void", "billing.invoice"),
@@ -385,8 +395,11 @@ _API_ROUTES = {
         "billing.invoice",
         ["detail", "finalize", "void", "mark-uncollectible", "pay", "pdf"],
     ),
+    "payment": ("payments.paymentattempt", ["detail", "refund"]),
+    "payment_method": ("payments.paymentmethod", ["detail", "set-default"]),
     "price": ("billing.price", ["detail", "archive"]),
     "product": ("billing.product", ["detail"]),
+    "refund": ("payments.refund", ["detail"]),
     "subscription": (
         "billing.subscription",
         ["detail", "pause", "resume", "cancel", "undo-cancel", "change", "preview-change"],

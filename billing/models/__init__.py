@@ -21,6 +21,12 @@ from billing.models.invoice import (
     InvoiceTax,
     LineKind,
 )
+from billing.models.metrics import (
+    MetricsBucket,
+    MrrCustomerState,
+    MrrMovement,
+    MrrSubscriptionState,
+)
 from billing.models.subscription import (
     SUBSCRIPTION_TRANSITIONS,
     CollectionMethod,
@@ -46,6 +52,10 @@ __all__ = [
     "InvoiceStatus",
     "InvoiceTax",
     "LineKind",
+    "MetricsBucket",
+    "MrrCustomerState",
+    "MrrMovement",
+    "MrrSubscriptionState",
     "Price",
     "Product",
     "Subscription",

@@ -115,8 +115,21 @@ class Invoice(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "status"], name="invoice_org_status"),
+            # Lists and the API page newest first, optionally by status (keyset-friendly).
+            models.Index(fields=["organization", "created_at", "id"], name="invoice_org_created"),
+            models.Index(
+                fields=["organization", "status", "created_at", "id"],
+                name="invoice_org_status_created",
+                # The home's overdue figure reads the index alone.
+                include=["currency", "due_at", "amount_due_minor"],
+            ),
             models.Index(fields=["customer", "created_at"], name="invoice_customer_created"),
+            # Collections per day for the home's forecast ("collected in the last N days").
+            models.Index(
+                fields=["organization", "paid_at"],
+                name="invoice_org_paid",
+                condition=Q(paid_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

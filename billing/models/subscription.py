@@ -105,7 +105,14 @@ class Subscription(TenantModel):
                 name="subscription_due_idx",
                 condition=Q(next_billing_at__isnull=False),
             ),
-            models.Index(fields=["organization", "status"], name="subscription_org_status"),
+            models.Index(
+                fields=["organization", "created_at", "id"], name="subscription_org_created"
+            ),
+            models.Index(
+                fields=["organization", "status", "created_at", "id"],
+                name="subscription_org_status_crt",
+                include=["currency"],  # the home counts trials from the index alone
+            ),
             models.Index(fields=["customer"], name="subscription_customer"),
         ]
         constraints = [

@@ -60,6 +60,7 @@ from billing.models import (
 )
 from billing.models.invoice import PERIOD_REASONS
 from billing.planning import CouponInfo, Plan, PriceInfo, SubscriptionSnapshot, plan_renewal
+from billing.renewal_discounts import subscriptions_with_renewal_discounts
 from billing.services.numbering import _prefix
 from billing.services.subscriptions import subscription_renew
 from cobro import clock
@@ -319,7 +320,18 @@ def _fast_batch(
             if not subs:
                 return RunStats(), None
             ids = [s.pk for s in subs]
-            return _renew_locked_batch(organization, subs, now=now), ids[-1]
+            # Subscriptions with renewal discounts from higher layers (loyalty) go through
+            # the per-subscription path after this batch commits (billing.renewal_discounts).
+            deferred = subscriptions_with_renewal_discounts(
+                organization_id=organization.pk,
+                subscriptions=[(s.pk, s.customer_id) for s in subs],
+            )
+            stats = _renew_locked_batch(
+                organization, [s for s in subs if s.pk not in deferred], now=now
+            )
+        if deferred:
+            stats.add(_slow_batch(sorted(deferred), now=now))
+        return stats, ids[-1]
     except Exception:
         if not ids:
             raise

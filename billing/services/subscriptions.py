@@ -5,7 +5,7 @@ and write nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -34,6 +34,7 @@ from billing.planning import (
     plan_start,
     preview_renewals,
 )
+from billing.renewal_discounts import renewal_discounts_for
 from billing.services.catalog import coupon_check, coupon_redeem
 from billing.services.credit import credit_ledger_add, customer_credit_balance
 from billing.services.invoices import invoice_create_from_draft, invoice_finalize
@@ -206,10 +207,15 @@ def subscription_create(
     collection_method: str = CollectionMethod.CHARGE_AUTOMATICALLY,
     days_until_due: int | None = None,
     now: datetime | None = None,
+    incomplete: bool = False,
 ) -> Subscription:
     """Start a subscription. Without a trial the first period is invoiced (and finalized) at
     once; with one (``trial_days`` defaults to the price's) the trial ends into the first
-    invoice. ``anchor_day`` (1-31) fixes the day of month billing happens on."""
+    invoice. ``anchor_day`` (1-31) fixes the day of month billing happens on.
+
+    ``incomplete`` (self-service checkout): when the first invoice has something to pay, the
+    subscription starts ``incomplete`` and becomes ``active`` only once that invoice is paid
+    (``subscription_transition``); with a trial or nothing due it starts as usual."""
     org = customer.organization
     now = now or clock.now(org)
     start_at = start_at or now
@@ -243,6 +249,12 @@ def subscription_create(
         anchor_day=anchor_day,
         coupon=CouponInfo.from_model(coupon) if coupon else None,
     )
+    if incomplete and plan.document is not None and plan.document.amount_due_minor > 0:
+        plan = replace(
+            plan,
+            before=replace(plan.before, status=St.INCOMPLETE),
+            after=replace(plan.after, status=St.INCOMPLETE),
+        )
     snap = plan.after
     sub = Subscription(
         organization=org,
@@ -550,9 +562,23 @@ def _renew_locked(sub: Subscription, *, now: datetime) -> Invoice | None:
     if plan.document is None:
         _persist(sub, plan, now=now, billing_reason=BillingReason.SUBSCRIPTION_CYCLE)
         return None
+    # Discounts of higher layers (loyalty tiers, rewards): plan again with them.
+    discounts = (
+        renewal_discounts_for(subscription=sub, period_start=plan.period_start)
+        if plan.period_start is not None
+        else []
+    )
+    if discounts:
+        snap = replace(snap, extra_discounts=tuple(d.spec for d in discounts))
+        plan = plan_renewal(snap, now=now)
     try:
         with transaction.atomic():
-            return _persist(sub, plan, now=now, billing_reason=BillingReason.SUBSCRIPTION_CYCLE)
+            invoice = _persist(sub, plan, now=now, billing_reason=BillingReason.SUBSCRIPTION_CYCLE)
+            if invoice is not None:
+                for discount in discounts:
+                    if discount.on_applied is not None:
+                        discount.on_applied(invoice)
+            return invoice
     except IntegrityError:
         # The (subscription, period_start) invoice exists: this period is already billed.
         return None

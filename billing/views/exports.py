@@ -1,113 +1,92 @@
-"""CSV exports of the staff lists: what the list shows with the same filters, streamed row by
-row (a million invoices never sit in memory)."""
+"""CSV exports of the billing staff lists: what the list shows with the same filters (through
+the same selector), streamed row by row; a large set becomes a background job with a progress
+bar (``cobro.exports``). Amounts are major units with a dot, exact for the currency's exponent
+(CLP 0, USD 2); dates are ISO 8601 in the organization's time zone."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from zoneinfo import ZoneInfo
+from django.utils.translation import gettext_lazy as _
 
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.utils.translation import gettext as _
-
-from billing.forms import InvoiceFilterForm
-from billing.selectors import filtered_invoices
+from billing.list_filters import InvoiceListFilterForm, SubscriptionListFilterForm
+from billing.selectors import filtered_invoices, filtered_subscriptions
 from billing.views.common import BillingView
-from cobro import clock
+from cobro.exports import Column, ExportSpec, export_respond
+from cobro.listing import csv_date
 from cobro.money import Money
-from cobro.tenancy.context import use_organization
-
-EXPORT_CHUNK = 2000
-# Spreadsheets run cells that start like a formula; a leading apostrophe keeps them text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class _Echo:
-    """The file-like object ``csv.writer`` needs: returns each line instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
+def _major(amount_minor, currency) -> str:
+    return str(Money(int(amount_minor or 0), currency).to_decimal())
 
 
-def _safe(value: str) -> str:
-    return "'" + value if value and value.startswith(_FORMULA_START) else value
+def _amount(attr: str):
+    return lambda obj, tz: _major(getattr(obj, attr), obj.currency)
 
 
-INVOICE_COLUMNS = (
-    "number",
-    "status",
-    "customer__name",
-    "customer__email",
-    "currency",
-    "subtotal_minor",
-    "discount_minor",
-    "tax_minor",
-    "total_minor",
-    "amount_paid_minor",
-    "amount_due_minor",
-    "created_at",
-    "issued_at",
-    "due_at",
-    "paid_at",
+def _date(attr: str):
+    return lambda obj, tz: csv_date(getattr(obj, attr), tz)
+
+
+INVOICE_EXPORT = ExportSpec(
+    key="invoices",
+    path="billing.views.exports.INVOICE_EXPORT",
+    form=InvoiceListFilterForm,
+    queryset=lambda org, data: filtered_invoices(organization=org, data=data).select_related(
+        "customer"
+    ),
+    columns=(
+        Column(_("Number"), lambda i, tz: i.number or ""),
+        Column(_("Status"), lambda i, tz: i.status),
+        Column(_("Customer"), lambda i, tz: i.customer.name),
+        Column(_("Email"), lambda i, tz: i.customer.email),
+        Column(_("Currency"), lambda i, tz: i.currency),
+        Column(_("Subtotal"), _amount("subtotal_minor")),
+        Column(_("Discount"), _amount("discount_minor")),
+        Column(_("Tax"), _amount("tax_minor")),
+        Column(_("Total"), _amount("total_minor")),
+        Column(_("Amount paid"), _amount("amount_paid_minor")),
+        Column(_("Amount due"), _amount("amount_due_minor")),
+        Column(_("Created"), _date("created_at")),
+        Column(_("Issued"), _date("issued_at")),
+        Column(_("Due"), _date("due_at")),
+        Column(_("Paid"), _date("paid_at")),
+    ),
 )
-_AMOUNT_COLUMNS = {c for c in INVOICE_COLUMNS if c.endswith("_minor")}
-_DATE_COLUMNS = {"created_at", "issued_at", "due_at", "paid_at"}
 
-
-def _invoice_rows(*, organization, queryset) -> Iterator[list[str]]:
-    tz = ZoneInfo(organization.time_zone)
-    yield [
-        _("Number"),
-        _("Status"),
-        _("Customer"),
-        _("Email"),
-        _("Currency"),
-        _("Subtotal"),
-        _("Discount"),
-        _("Tax"),
-        _("Total"),
-        _("Amount paid"),
-        _("Amount due"),
-        _("Created"),
-        _("Issued"),
-        _("Due"),
-        _("Paid"),
-    ]
-    with use_organization(organization):
-        for row in queryset.values(*INVOICE_COLUMNS).iterator(chunk_size=EXPORT_CHUNK):
-            out = []
-            for col in INVOICE_COLUMNS:
-                value = row[col]
-                if col in _AMOUNT_COLUMNS:
-                    # Major units with a dot, exact for the currency's exponent (CLP 0, USD 2).
-                    out.append(str(Money(int(value), row["currency"]).to_decimal()))
-                elif col in _DATE_COLUMNS:
-                    out.append(value.astimezone(tz).isoformat() if value else "")
-                else:
-                    out.append(_safe(str(value or "")))
-            yield out
+SUBSCRIPTION_EXPORT = ExportSpec(
+    key="subscriptions",
+    path="billing.views.exports.SUBSCRIPTION_EXPORT",
+    form=SubscriptionListFilterForm,
+    queryset=lambda org, data: filtered_subscriptions(organization=org, data=data).select_related(
+        "customer", "price__product"
+    ),
+    columns=(
+        Column(_("Id"), lambda s, tz: s.pk),
+        Column(_("Customer"), lambda s, tz: s.customer.name),
+        Column(_("Email"), lambda s, tz: s.customer.email),
+        Column(_("Product"), lambda s, tz: s.price.product.name),
+        Column(_("Price"), lambda s, tz: s.price.nickname),
+        Column(_("Quantity"), lambda s, tz: s.quantity),
+        Column(_("Currency"), lambda s, tz: s.currency),
+        Column(_("Unit amount"), lambda s, tz: _major(s.price.amount_minor, s.currency)),
+        Column(_("Status"), lambda s, tz: s.status),
+        Column(_("Cancels at period end"), lambda s, tz: "yes" if s.cancel_at_period_end else ""),
+        Column(_("Started"), _date("started_at")),
+        Column(_("Current period start"), _date("current_period_start")),
+        Column(_("Current period end"), _date("current_period_end")),
+        Column(_("Next invoice"), _date("next_billing_at")),
+        Column(_("Canceled"), _date("canceled_at")),
+    ),
+)
 
 
 class InvoiceExportView(BillingView):
-    """``GET`` with the list's filters -> ``invoices-<org>-<date>.csv``, streamed."""
+    """``GET`` with the list's filters -> ``invoices-<org>-<date>.csv``."""
 
     def get(self, request):
-        form = InvoiceFilterForm(request.GET or None)
-        if request.GET and not form.is_valid():
-            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-            return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
-        data = form.cleaned_data if form.is_bound else {}
-        org = self.organization
-        queryset = filtered_invoices(organization=org, data=data)
-        writer = csv.writer(_Echo())
-        lines = (writer.writerow(row) for row in _invoice_rows(organization=org, queryset=queryset))
-        stamp = clock.local_now(org).strftime("%Y%m%d")
-        response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{stamp}.csv"'
-        return response
+        return export_respond(request, spec=INVOICE_EXPORT, organization=self.organization)
 
 
-def _with_bom(lines: Iterator[str]) -> Iterator[str]:
-    # A byte-order mark makes spreadsheet apps read the file as UTF-8 (names with accents).
-    yield "\ufeff"
-    yield from lines
+class SubscriptionExportView(BillingView):
+    def get(self, request):
+        return export_respond(request, spec=SUBSCRIPTION_EXPORT, organization=self.organization)

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,13 +16,14 @@ from django.utils.translation import gettext_lazy
 from billing.error_codes import BillingError, BillingErrorCode
 from billing.forms import (
     CreditNoteForm,
-    InvoiceFilterForm,
     InvoiceItemFormSet,
     OneOffInvoiceForm,
     parse_major_amount,
 )
+from billing.list_filters import InvoiceListFilterForm
 from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus
 from billing.selectors import filtered_invoices
+from billing.services.invoice_reminders import invoice_is_overdue
 from billing.services.invoices import (
     CreditItem,
     ManualItem,
@@ -35,10 +35,13 @@ from billing.services.invoices import (
     invoice_mark_uncollectible,
     invoice_void,
 )
+from billing.views.bulk import BULK_ACTIONS
 from billing.views.common import BillingView, add_billing_error, format_amount
+from billing.views.timelines import invoice_timeline
+from cobro import clock
+from cobro.listing import paginate
 
 IS = InvoiceStatus
-PAGE_SIZE = 25
 
 
 def _get_invoice(pk: int) -> Invoice:
@@ -62,12 +65,12 @@ def invoice_actions(invoice: Invoice) -> dict[str, bool]:
 
 class InvoiceListView(BillingView):
     def get(self, request):
-        form = InvoiceFilterForm(request.GET or None)
-        filters = form.cleaned_data if form.is_valid() else {}
-        invoices = filtered_invoices(organization=self.organization, data=filters)
-        page = Paginator(invoices.select_related("customer"), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+        form = InvoiceListFilterForm(request.GET or None, organization=self.organization)
+        invoices = filtered_invoices(organization=self.organization, data=form.filters())
+        page = paginate(invoices.select_related("customer"), request.GET.get("page"))
+        now = clock.now(self.organization)
+        for inv in page.object_list:
+            inv.is_overdue = invoice_is_overdue(inv, now=now)
         return render(
             request,
             "billing/invoices/list.html",
@@ -75,7 +78,8 @@ class InvoiceListView(BillingView):
                 **self.perms(),
                 "form": form,
                 "page": page,
-                "filtered": any(filters.get(k) for k in ("status", "q", "date_from", "date_to")),
+                "filtered": form.is_filtered(),
+                "bulk_actions": BULK_ACTIONS,
             },
         )
 
@@ -98,6 +102,8 @@ class InvoiceDetailView(BillingView):
                 "credited_to_invoice": sum(cn.applied_to_invoice_minor for cn in credit_notes),
                 "creditable_minor": invoice_creditable_minor(invoice),
                 "actions": invoice_actions(invoice),
+                "is_overdue": invoice_is_overdue(invoice, now=clock.now(self.organization)),
+                "timeline": invoice_timeline(invoice, organization=self.organization),
             },
         )
 

@@ -338,12 +338,12 @@ class PaymentMethodListView(CustomerObjectsMixin, PortalView):
 
 
 def _hosted_form():
-    """The gateway's hosted card form for the portal, when the payments app provides one:
-    ``billing.payments.hosted.hosted_form_context(*, customer, return_url) -> dict`` with at
-    least ``template``. Card numbers are entered there, never into our forms."""
+    """The gateway's hosted card form (``billing.payments.hosted.hosted_form_context``), or
+    None while the payments app does not provide one. Card numbers are entered there, never
+    into our forms; the page posts back only a token."""
     try:
-        from billing.payments import hosted  # type: ignore[attr-defined]
-    except ImportError:
+        from billing.payments import hosted
+    except ImportError:  # pragma: no cover - payments is part of the project
         return None
     return getattr(hosted, "hosted_form_context", None)
 
@@ -361,15 +361,22 @@ class PaymentMethodAddView(CustomerObjectsMixin, PortalView):
         hosted = None
         if builder is not None:
             hosted = builder(
+                organization=self.organization,
                 customer=self.customer,
                 return_url=request.build_absolute_uri(self.url("payment_method_add")),
             )
-        return self.render(
+        response = self.render(
             request,
             "portal/payment_method_add.html",
             hosted=hosted,
             next=self._next(request),
         )
+        if hosted is not None:
+            from billing.payments.hosted import hosted_csp_apply
+
+            # Only this page, and only for a configured Stripe account, may load Stripe.js.
+            hosted_csp_apply(response, hosted)
+        return response
 
     def post(self, request):
         """The hosted form hands back a token (never a card number); save it."""
@@ -379,11 +386,17 @@ class PaymentMethodAddView(CustomerObjectsMixin, PortalView):
             messages.error(request, _("The card could not be saved. Please try again."))
             return redirect(self.url("payment_method_add"))
         from billing.gateways.base import GatewayError
+        from billing.payments.error_codes import PaymentError
+        from billing.payments.hosted import organization_card_gateway
         from billing.payments.services.methods import payment_method_add_card
 
+        if gateway != organization_card_gateway(organization=self.organization):
+            # A token for another gateway than the one this organization charges with.
+            messages.error(request, _("The card could not be saved. Please try again."))
+            return redirect(self.url("payment_method_add"))
         try:
             method = payment_method_add_card(customer=self.customer, gateway=gateway, token=token)
-        except GatewayError:
+        except (GatewayError, PaymentError):
             messages.error(request, _("The card could not be saved. Please try again."))
             return redirect(self.url("payment_method_add"))
         messages.success(

@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,10 +20,11 @@ from billing.forms import (
     PauseForm,
     PreviewInvoicesForm,
     SubscriptionCreateForm,
-    SubscriptionFilterForm,
     price_label,
 )
+from billing.list_filters import SubscriptionListFilterForm
 from billing.models import Invoice, Price, Subscription, SubscriptionStatus
+from billing.selectors import filtered_subscriptions
 from billing.services.subscriptions import (
     subscription_cancel,
     subscription_change,
@@ -38,27 +37,10 @@ from billing.services.subscriptions import (
     subscription_undo_cancel,
 )
 from billing.views.common import BillingView, add_billing_error
-from cobro.models import OutboxEvent
+from billing.views.timelines import subscription_timeline
+from cobro.listing import paginate
 
 St = SubscriptionStatus
-PAGE_SIZE = 25
-
-# What the timeline says for each event type.
-EVENT_LABELS = {
-    "subscription.created": gettext_lazy("Subscription created"),
-    "subscription.updated": gettext_lazy("Subscription updated"),
-    "subscription.renewed": gettext_lazy("Renewed for a new period"),
-    "subscription.paused": gettext_lazy("Paused"),
-    "subscription.resumed": gettext_lazy("Resumed"),
-    "subscription.canceled": gettext_lazy("Canceled"),
-    "subscription.trial_ended": gettext_lazy("Trial ended"),
-    "invoice.created": gettext_lazy("Invoice created"),
-    "invoice.finalized": gettext_lazy("Invoice issued"),
-    "invoice.paid": gettext_lazy("Invoice paid"),
-    "invoice.voided": gettext_lazy("Invoice voided"),
-    "invoice.marked_uncollectible": gettext_lazy("Invoice marked uncollectible"),
-    "credit_note.issued": gettext_lazy("Credit note issued"),
-}
 
 
 def _subscriptions():
@@ -101,16 +83,10 @@ def available_actions(sub: Subscription) -> dict[str, bool]:
 
 class SubscriptionListView(BillingView):
     def get(self, request):
-        form = SubscriptionFilterForm(request.GET or None)
-        filters = form.cleaned_data if form.is_valid() else {}
-        subs = _subscriptions()
-        if filters.get("status"):
-            subs = subs.filter(status=filters["status"])
-        q = (filters.get("q") or "").strip()
-        if q:
-            subs = subs.filter(Q(customer__name__icontains=q) | Q(customer__email__icontains=q))
-        page = Paginator(subs.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
-            request.GET.get("page")
+        form = SubscriptionListFilterForm(request.GET or None, organization=self.organization)
+        subs = filtered_subscriptions(organization=self.organization, data=form.filters())
+        page = paginate(
+            subs.select_related("customer", "price__product", "coupon"), request.GET.get("page")
         )
         return render(
             request,
@@ -119,7 +95,7 @@ class SubscriptionListView(BillingView):
                 **self.perms(),
                 "form": form,
                 "page": page,
-                "filtered": bool(filters.get("status") or q),
+                "filtered": form.is_filtered(),
             },
         )
 
@@ -171,27 +147,7 @@ class SubscriptionDetailView(BillingView):
         invoices = list(
             Invoice.objects.filter(subscription=sub).order_by("-created_at", "-pk")[:20]
         )
-        events = (
-            OutboxEvent.objects.filter(
-                Q(subject_type="billing.subscription", subject_id=str(sub.pk))
-                | Q(subject_type="billing.invoice", subject_id__in=[str(i.pk) for i in invoices])
-            )
-            .order_by("-created_at")
-            .only("type", "payload", "created_at", "subject_type", "subject_id")[:100]
-        )
-        invoice_by_id = {str(i.pk): i for i in invoices}
-        timeline = [
-            {
-                "type": e.type,
-                "label": EVENT_LABELS.get(e.type, e.type),
-                "at": e.created_at,
-                "invoice": invoice_by_id.get(e.subject_id)
-                if e.subject_type == "billing.invoice"
-                else None,
-                "payload": e.payload,
-            }
-            for e in events
-        ]
+        timeline = subscription_timeline(sub, invoices=invoices)
         return render(
             request,
             "billing/subscriptions/detail.html",

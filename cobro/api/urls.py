@@ -28,6 +28,8 @@ urlpatterns = [
     path("organization", views.OrganizationView.as_view(), name="organization"),
     path("", include("customers.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("feedback.api.urls")),
+    path("", include("loyalty.api.urls")),
     *router.urls,
     path("schema/", views.SchemaView.as_view(api_version="v1"), name="schema"),
     path(

@@ -22,6 +22,15 @@ class MessagingConfig(AppConfig):
             section="settings",
         )
         nav_register(
+            key="messaging_settings",
+            label=_("Email sender"),
+            url_name="messaging:settings",
+            permission="manage",
+            order=69,
+            icon="chat",
+            section="settings",
+        )
+        nav_register(
             key="messaging_announcements",
             label=_("Announcements"),
             url_name="messaging:announcements",

@@ -51,6 +51,42 @@ def messaging_settings_for(organization) -> MessagingSettings:
     return found or MessagingSettings(organization=organization)
 
 
+MESSAGING_SETTINGS_FIELDS = frozenset(
+    {"sender_name", "reply_to", "upcoming_charge_days", "trial_ending_days"}
+)
+
+
+@transaction.atomic
+def messaging_settings_update(*, organization, actor, **fields) -> MessagingSettings:
+    """Save the organization's sender identity (the From name and Reply-To of every email it
+    sends) and reminder timing; the change goes to the audit log. Validated before saving."""
+    from cobro.services.audit import audit_record
+
+    unknown = set(fields) - MESSAGING_SETTINGS_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    row, _created = MessagingSettings.unscoped.select_for_update().get_or_create(
+        organization=organization
+    )
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(row, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    if changes:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="messaging.settings_updated",
+            target=row,
+            changes=changes,
+        )
+    return row
+
+
 # -- consent ---------------------------------------------------------------------------------
 
 
@@ -212,7 +248,7 @@ def message_build(message: Message) -> OutgoingMessage:
         headers["List-Unsubscribe"] = f"<{unsub}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     cfg = messaging_settings_for(org)
-    return OutgoingMessage(
+    outgoing = OutgoingMessage(
         to=message.to_address,
         subject=rendered.subject,
         text=rendered.text,
@@ -222,6 +258,19 @@ def message_build(message: Message) -> OutgoingMessage:
         headers=headers,
         attachments=built.attachments,
     )
+    for hook in _outgoing_hooks:
+        hook(message, outgoing)
+    return outgoing
+
+
+# Higher layers adjust an outgoing message before it is sent (support sets a reply-able
+# address that maps a reply back to its conversation): ``hook(message, outgoing) -> None``.
+_outgoing_hooks: list[Callable[[Message, OutgoingMessage], None]] = []
+
+
+def register_outgoing_hook(hook: Callable[[Message, OutgoingMessage], None]) -> None:
+    if hook not in _outgoing_hooks:
+        _outgoing_hooks.append(hook)
 
 
 def email_layout_context(*, organization, unsubscribe_url: str, topic: str) -> dict:

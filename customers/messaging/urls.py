@@ -4,11 +4,13 @@ and the staff pages (template overrides with preview, announcements, message log
 from django.urls import path
 
 from customers.messaging.views import dashboard, public
+from customers.messaging.views import settings as settings_views
 
 app_name = "messaging"
 
 urlpatterns = [
     path("u/<str:token>/", public.UnsubscribeView.as_view(), name="unsubscribe"),
+    path("settings/", settings_views.SenderSettingsView.as_view(), name="settings"),
     path("templates/", dashboard.TemplateListView.as_view(), name="templates"),
     path(
         "templates/<slug:key>/<str:language>/",

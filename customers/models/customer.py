@@ -36,7 +36,13 @@ class Customer(TenantModel):
                 "organization", Lower("email"), name="customer_unique_email_per_org"
             )
         ]
-        indexes = [models.Index(fields=["organization", "created_at"], name="customer_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="customer_org_created"),
+            models.Index(fields=["organization", "name", "id"], name="customer_org_name"),
+            # The list's country filter offers the countries in use: a skip scan of this index.
+            models.Index(fields=["organization", "country"], name="customer_org_country"),
+            # Trigram indexes for the substring search live in migration 0003 (raw SQL).
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"

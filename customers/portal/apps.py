@@ -13,7 +13,18 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from cobro.navigation import nav_register
         from customers.portal.slots import portal_nav_register
+
+        nav_register(
+            key="portal_settings",
+            label=_("Customer portal"),
+            url_name="customers:portal_settings",
+            permission="manage",
+            order=75,
+            icon="users",
+            section="settings",
+        )
 
         # The core pages; each shows only while its URL exists.
         portal_nav_register(key="home", label=_("Overview"), url_name="portal:home", order=10)

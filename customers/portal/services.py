@@ -291,6 +291,49 @@ def portal_settings_for(organization: Organization) -> PortalSettings:
     return found or PortalSettings(organization=organization)
 
 
+PORTAL_SETTINGS_FIELDS = frozenset(
+    {
+        "max_pause_days",
+        "pauses_per_year",
+        "cancel_mode",
+        "allow_plan_change",
+        "retention_offer_text",
+        "retention_coupon_code",
+    }
+)
+
+
+@transaction.atomic
+def portal_settings_update(*, organization: Organization, actor, **fields) -> PortalSettings:
+    """Save what customers may do alone in the portal (pause limits, cancellation timing, plan
+    changes, retention offer). Validated before saving; the change goes to the audit log."""
+    from cobro.services.audit import audit_record
+
+    unknown = set(fields) - PORTAL_SETTINGS_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    row, _created = PortalSettings.unscoped.select_for_update().get_or_create(
+        organization=organization
+    )
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(row, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(row, name, value)
+    row.full_clean()
+    row.save()
+    if changes:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="portal.settings_updated",
+            target=row,
+            changes=changes,
+        )
+    return row
+
+
 @dataclass(frozen=True)
 class PauseAllowance:
     max_days: int

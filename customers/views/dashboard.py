@@ -7,14 +7,28 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from cobro.exports import Column, ExportSpec, export_respond
+from cobro.listing import csv_date, paginate
 from cobro.views.base import StaffView
-from customers.forms import CustomerFilterForm, CustomerForm, CustomerImportUploadForm
+from customers.create_extensions import customer_create_extensions
+from customers.forms import (
+    CustomerCreateForm,
+    CustomerForm,
+    CustomerImportUploadForm,
+)
+from customers.list_filters import CustomerListFilterForm
 from customers.models import Customer, CustomerImport
-from customers.selectors import customer_countries_in_use, customer_import_list, customer_list
+from customers.selectors import (
+    customer_countries_in_use,
+    customer_import_list,
+    customer_timeline,
+    filtered_customers,
+)
 from customers.services.customers import customer_create, customer_update
 from customers.services.imports import (
     MAX_UPLOAD_BYTES,
@@ -22,32 +36,55 @@ from customers.services.imports import (
     customer_import_create,
 )
 
-PAGE_SIZE = 25
+
+def _customer_filter_form(data=None, *, organization):
+    return CustomerListFilterForm(
+        data, organization=organization, countries=customer_countries_in_use()
+    )
 
 
 class CustomerListView(StaffView):
     def get(self, request):
-        form = CustomerFilterForm(request.GET or None, countries=customer_countries_in_use())
-        filters = form.cleaned_data if form.is_valid() else {}
-        customers = customer_list(
-            search=filters.get("q", ""),
-            country=filters.get("country", ""),
-            locale=filters.get("locale", ""),
-            ordering=filters.get("ordering") or "name",
-        )
-        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-        filtered = any(filters.get(k) for k in ("q", "country", "locale"))
+        form = _customer_filter_form(request.GET or None, organization=self.organization)
+        customers = filtered_customers(organization=self.organization, data=form.filters())
+        page = paginate(customers, request.GET.get("page"))
         return render(
             request,
             "customers/list.html",
             {
                 "form": form,
                 "page": page,
-                "filtered": filtered,
-                "ordering": filters.get("ordering") or "name",
+                "filtered": form.is_filtered(),
                 "can_bill": self.membership.has_perm("bill"),
             },
         )
+
+
+CUSTOMER_EXPORT = ExportSpec(
+    key="customers",
+    path="customers.views.dashboard.CUSTOMER_EXPORT",
+    form=_customer_filter_form,
+    queryset=lambda org, data: filtered_customers(organization=org, data=data),
+    columns=(
+        Column(gettext_lazy("Id"), lambda c, tz: c.pk),
+        Column(gettext_lazy("Name"), lambda c, tz: c.name),
+        Column(gettext_lazy("Email"), lambda c, tz: c.email),
+        Column(gettext_lazy("Phone"), lambda c, tz: c.phone),
+        Column(gettext_lazy("Tax id"), lambda c, tz: c.tax_id),
+        Column(gettext_lazy("City"), lambda c, tz: c.city),
+        Column(gettext_lazy("Country"), lambda c, tz: c.country),
+        Column(gettext_lazy("Language"), lambda c, tz: c.locale),
+        Column(gettext_lazy("Added"), lambda c, tz: csv_date(c.created_at, tz)),
+    ),
+)
+
+
+class CustomerExportView(StaffView):
+    """``GET`` with the list's filters -> ``customers-<org>-<date>.csv`` (streamed; large
+    sets run in the background with a progress bar)."""
+
+    def get(self, request):
+        return export_respond(request, spec=CUSTOMER_EXPORT, organization=self.organization)
 
 
 class CustomerDetailView(StaffView):
@@ -56,7 +93,11 @@ class CustomerDetailView(StaffView):
         return render(
             request,
             "customers/detail.html",
-            {"customer": customer, "can_bill": self.membership.has_perm("bill")},
+            {
+                "customer": customer,
+                "can_bill": self.membership.has_perm("bill"),
+                "timeline": customer_timeline(customer),
+            },
         )
 
 
@@ -64,14 +105,26 @@ class CustomerCreateView(StaffView):
     required_permission = "bill"
 
     def get(self, request):
-        form = CustomerForm(initial={"country": self.organization.country, "locale": "es-419"})
+        form = CustomerCreateForm(
+            initial={
+                "country": self.organization.country,
+                "locale": "es-419",
+                **{e.name: request.GET.get(e.name, "") for e in customer_create_extensions()},
+            },
+            organization=self.organization,
+        )
         return self._render(form)
 
     def post(self, request):
-        form = CustomerForm(request.POST)
+        form = CustomerCreateForm(request.POST, organization=self.organization)
         if form.is_valid():
+            values, extras = form.split()
             try:
-                customer = customer_create(organization=self.organization, **form.cleaned_data)
+                with transaction.atomic():
+                    customer = customer_create(organization=self.organization, **values)
+                    for extension in form.extensions:
+                        if extras.get(extension.name):
+                            extension.apply(customer, extras[extension.name], request.user, request)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:

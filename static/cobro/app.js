@@ -47,6 +47,32 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // A table wider than the screen scrolls inside its .table-wrap: make that region reachable
+  // and scrollable with the keyboard, named after its section's heading (WCAG 2.1.1).
+  const markScrollable = () => {
+    document.querySelectorAll(".table-wrap").forEach((wrap) => {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        if (wrap.hasAttribute("tabindex")) return;
+        wrap.dataset.scrollRegion = "1";
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        const labelled = wrap.closest("[aria-labelledby]");
+        const caption = wrap.querySelector("caption");
+        if (labelled) wrap.setAttribute("aria-labelledby", labelled.getAttribute("aria-labelledby"));
+        else if (caption) wrap.setAttribute("aria-label", caption.textContent.trim());
+        else wrap.setAttribute("aria-label", document.title);
+      } else if (wrap.dataset.scrollRegion) {
+        delete wrap.dataset.scrollRegion;
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-labelledby");
+        wrap.removeAttribute("aria-label");
+      }
+    });
+  };
+  markScrollable();
+  window.addEventListener("resize", markScrollable);
+
   // Buttons that ask before a destructive POST.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (e) => {

@@ -11,6 +11,7 @@ from billing.payments.services.methods import payment_method_add_card
 from billing.payments.services.refunds import payment_refund
 from billing.services.catalog import coupon_create, price_create, product_create, tax_rate_create
 from billing.services.subscriptions import subscription_create
+from cobro import clock
 from cobro.events import event_emit
 from cobro.webhooks.models import WebhookDelivery
 from cobro.webhooks.services import webhook_deliveries_fanout, webhook_endpoint_create
@@ -54,6 +55,43 @@ def _world(org, settings) -> dict[str, object]:
         "events": event,
         "webhook_endpoints": endpoint,
         "webhook_deliveries": WebhookDelivery.unscoped.get(event_id=event.id),
+        **_loyalty_and_feedback(org, customer),
+    }
+
+
+def _loyalty_and_feedback(org, customer) -> dict[str, object]:
+    """Objects of the loyalty and feedback APIs (referrals, survey responses, points)."""
+    from feedback.services.surveys import survey_answer, survey_request
+    from loyalty.models import LoyaltyProgramme, Reward
+    from loyalty.services.ledger import points_adjust
+    from loyalty.services.referrals import referral_apply, referral_code_for
+    from loyalty.services.rewards import reward_redeem
+
+    LoyaltyProgramme.unscoped.update_or_create(
+        organization=org, defaults={"enabled": True, "referrals_enabled": True}
+    )
+    entry = points_adjust(customer=customer, points=1000, reason="bono", actor=None)
+    reward = Reward.unscoped.create(
+        organization=org,
+        name=f"{org.slug} taza",
+        kind=Reward.Kind.GIFT,
+        points_cost=100,
+        created_at=clock.now(org),
+    )
+    redemption = reward_redeem(customer=customer, reward=reward)
+    new_customer = customer_create(
+        organization=org, name=f"{org.slug} referred", email=f"r@{org.slug}.cl"
+    )
+    code = referral_code_for(customer=customer)
+    referral = referral_apply(customer=new_customer, code=code.code, source="api")
+    request = survey_request(customer=customer, kind="nps", source="manual")
+    response = survey_answer(request=request, score=4, comment="ok", channel="portal")
+    return {
+        "loyalty_entries": entry,
+        "loyalty_rewards": reward,
+        "loyalty_redemptions": redemption,
+        "referrals": referral,
+        "survey_responses": response,
     }
 
 
@@ -82,6 +120,7 @@ ACTIONS = {
     "payments": [("post", "/refund")],
     "webhook_endpoints": [("patch", ""), ("post", "/rotate_secret")],
     "webhook_deliveries": [("post", "/replay")],
+    "loyalty_rewards": [("post", "/redeem")],
 }
 
 
@@ -118,3 +157,37 @@ def test_a_key_never_reaches_another_organizations_objects(settings):
         "message": response.json()["error"]["message"],
         "param": "customer",
     }
+
+
+@pytest.mark.django_db
+def test_customer_scoped_loyalty_routes_and_bodies_stay_in_the_organization(settings):
+    """Routes under /customers/{id}/ (points balance, adjustments, referral code) answer 404
+    for another organization's customer, and a body naming another organization's customer
+    is "no such object": nothing is written on either side."""
+    from loyalty.models import PointsEntry, Redemption
+
+    a, b = make_tenant("acme"), make_tenant("globex")
+    mine, theirs = _world(a.org, settings), _world(b.org, settings)
+    client = a.client()
+    own_id, their_id = mine["customers"].pk, theirs["customers"].pk
+    before = (PointsEntry.unscoped.count(), Redemption.unscoped.count())
+    for suffix in ("loyalty", "referral_code"):
+        assert client.get(f"/api/v1/customers/{own_id}/{suffix}").status_code == 200
+        response = client.get(f"/api/v1/customers/{their_id}/{suffix}")
+        assert response.status_code == 404, suffix
+        assert response.json()["error"]["code"] == "not_found"
+    response = client.post(
+        f"/api/v1/customers/{their_id}/loyalty/adjustments",
+        {"points": 5, "reason": "x"},
+        format="json",
+    )
+    assert response.status_code == 404
+    response = client.post(
+        f"/api/v1/loyalty_rewards/{mine['loyalty_rewards'].pk}/redeem",
+        {"customer": their_id},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "does_not_exist"
+    assert response.json()["error"]["param"] == "customer"
+    assert (PointsEntry.unscoped.count(), Redemption.unscoped.count()) == before

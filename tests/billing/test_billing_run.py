@@ -358,7 +358,14 @@ def _read_world(org, subs):
 
     def norm(payload):
         out = dict(payload)
-        for key in ("invoice_id", "subscription_id", "customer_id", "price_id"):
+        for key in (
+            "invoice_id",
+            "subscription_id",
+            "customer_id",
+            "price_id",
+            "new_price_id",
+            "previous_price_id",
+        ):
             out.pop(key, None)
         if "invoice_id" in payload:
             out["invoice"] = inv_pos.get(payload["invoice_id"])

@@ -86,6 +86,11 @@ def test_staff_signup_verify_login_dashboard_and_language(
 
     # The shell on a phone: navigation hides behind the menu button.
     page.set_viewport_size({"width": 390, "height": 844})
+    # The sidebar slides away (a 0.2 s transition) once the phone layout applies.
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#sidebar');"
+        " return !s || s.getBoundingClientRect().right <= 0 || s.offsetParent === null; }"
+    )
     assert (
         not page.locator("#sidebar").is_visible()
         or page.locator("#sidebar").bounding_box()["x"] < 0

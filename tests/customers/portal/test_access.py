@@ -47,14 +47,18 @@ def _objects(org, customer):
     method = payment_method_add_card(
         customer=customer, gateway="sandbox", token="tok_sandbox_success"
     )
+    from feedback.services.surveys import survey_request
     from tests.loyalty.isolation import _reward
+    from tests.support.isolation import portal_objects as support_portal_objects
 
     return {
+        "feedback.surveyrequest": survey_request(customer=customer, kind="nps", source="manual"),
         "loyalty.reward": _reward(org),
         "billing.subscription": sub,
         "billing.invoice": invoice,
         "payments.paymentmethod": method,
         "customers.customer": customer,
+        **support_portal_objects(org, customer),
     }
 
 
@@ -64,6 +68,9 @@ KIND_OF_ROUTE = {
     "subscription": "billing.subscription",
     "staff_send_link": "customers.customer",
     "loyalty_redeem": "loyalty.reward",
+    "support_conversation": "support.conversation",
+    "support_attachment": "support.attachment",
+    "survey": "feedback.surveyrequest",
 }
 
 
