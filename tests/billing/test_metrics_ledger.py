@@ -96,9 +96,13 @@ def test_churn_inside_the_window_after_caching(org, history):
     _assert_matches_reference(org, "12m")
     with use_organization(org):
         sub_a = Subscription.objects.get(pk=history["a"].pk)
+        # The change and the cancellation a minute apart: two events at the very same instant
+        # have no defined order between the ledger and the reference scan (see closing note).
         with clock.frozen(at(6, 14)):
             subscription_change(subscription=sub_a, quantity=5, now=at(6, 14))
-            subscription_cancel(subscription=Subscription.objects.get(pk=sub_a.pk), now=at(6, 14))
+        later = at(6, 14) + timedelta(minutes=1)
+        with clock.frozen(later):
+            subscription_cancel(subscription=Subscription.objects.get(pk=sub_a.pk), now=later)
     m = _assert_matches_reference(org, "3m")
     assert m.churned_customers == 2  # A and B were paying on April 1st and are not now
 
