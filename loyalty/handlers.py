@@ -18,13 +18,18 @@ from loyalty.services.ledger import (
 from loyalty.services.referrals import referral_qualify_for_invoice
 
 
-@register_handler("invoice.paid", name="loyalty.award_points")
-def on_invoice_paid(event: OutboxEvent) -> None:
-    invoice = (
+def _event_invoice(event: OutboxEvent) -> Invoice | None:
+    """The event's invoice, only within the event's organization."""
+    return (
         Invoice.unscoped.select_related("organization", "customer__organization")
         .filter(pk=event.payload.get("invoice_id"), organization_id=event.organization_id)
         .first()
     )
+
+
+@register_handler("invoice.paid", name="loyalty.award_points")
+def on_invoice_paid(event: OutboxEvent) -> None:
+    invoice = _event_invoice(event)
     if invoice is not None:
         points_award_for_invoice(invoice=invoice)
 
@@ -32,11 +37,7 @@ def on_invoice_paid(event: OutboxEvent) -> None:
 @register_handler("invoice.paid", name="loyalty.referral_qualify")
 def on_invoice_paid_referral(event: OutboxEvent) -> None:
     """The referred customer's first successful payment rewards both sides (once)."""
-    invoice = (
-        Invoice.unscoped.select_related("organization", "customer")
-        .filter(pk=event.payload.get("invoice_id"), organization_id=event.organization_id)
-        .first()
-    )
+    invoice = _event_invoice(event)
     if invoice is not None:
         referral_qualify_for_invoice(invoice=invoice)
 
@@ -54,11 +55,7 @@ def on_credit_note_issued(event: OutboxEvent) -> None:
 
 @register_handler("payment.disputed", name="loyalty.reverse_points_on_dispute")
 def on_payment_disputed(event: OutboxEvent) -> None:
-    invoice = (
-        Invoice.unscoped.select_related("organization")
-        .filter(pk=event.payload.get("invoice_id"), organization_id=event.organization_id)
-        .first()
-    )
+    invoice = _event_invoice(event)
     if invoice is not None:
         key = f"{event.payload.get('attempt_id')}:{event.payload.get('dispute_id') or event.pk}"
         points_reverse_for_dispute(invoice=invoice, dispute_key=key)
