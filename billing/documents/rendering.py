@@ -4,18 +4,26 @@ The HTML comes from ``documents/invoice.html`` rendered in the customer's langua
 formatted with ``cobro.money`` for the customer's language and the organization's country
 (es + CL -> ``$12.990``); dates are local to the organization's time zone. Nothing is fetched
 from the network: the only URLs WeasyPrint may open are ``data:`` URIs (the logo is embedded),
-and fonts are the machine's (DejaVu through fontconfig).
+and fonts are the machine's: a Latin subset of DejaVu Sans made once per process and embedded
+as a ``data:`` @font-face, then DejaVu through fontconfig.
+
+Cost per render (issue 5): the document uses its own user-agent stylesheet (ua.css), the
+parsed stylesheets and the font configuration are per process, and each worker process is
+warmed up and its heap frozen for the garbage collector (``prepare_worker_process``).
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
+import gc
 import io
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -162,12 +170,6 @@ def _customer_context(customer) -> dict:
         # Tax id, address and email as one pre-line paragraph (fewer boxes).
         "contact_text": "\n".join(ln for ln in (tax_id_line, *address_lines, customer.email) if ln),
     }
-
-
-def css_string(text: str) -> str:
-    """Escape text for a CSS string literal inside <style> (quotes, backslashes, "<")."""
-    out = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3C ")
-    return " ".join(out.split())
 
 
 def _tax_label(name: str, percentage) -> str:
@@ -337,12 +339,67 @@ def credit_note_context(credit_note, *, language: str | None = None) -> dict:
     }
 
 
+# The documents' font: DejaVu Sans (Debian's fonts-dejavu-core), cut down once per process to
+# the Latin, punctuation and currency characters of invoices (Spanish, English, amounts) and
+# embedded through @font-face. The whole DejaVu Sans has ~6,000 glyphs: shaping every text
+# run with it and subsetting it into every PDF was ~7% of a render's instructions. Characters
+# outside the subset (a customer's name in Cyrillic, say) fall back to the whole DejaVu Sans,
+# next in invoice.css's font-family list; without the font files the documents use DejaVu Sans
+# through fontconfig as before.
+DOCUMENT_FONT_FAMILY = "DejaVu Sans Latin"
+DOCUMENT_FONT_FILES = {
+    "normal": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    "bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+}
+DOCUMENT_FONT_UNICODES = (
+    "U+0020-007E,U+00A0-024F,U+0300-036F,U+2000-206F,U+20A0-20CF,U+2100-2122,U+2190-2193,U+2212"
+)
+
+
+def _latin_subset(path: Path) -> bytes:
+    from fontTools import subset
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # it logs every table at INFO
+    options = subset.Options()
+    options.hinting = False  # WeasyPrint drops hinting from embedded fonts anyway
+    options.drop_tables = [*options.drop_tables, "FFTM"]
+    font = subset.load_font(str(path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=subset.parse_unicodes(DOCUMENT_FONT_UNICODES))
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    return buffer.getvalue()
+
+
+@cache
+def _font_stylesheet():
+    """@font-face rules of the documents' font, or None when its files are missing."""
+    from weasyprint import CSS
+
+    rules = []
+    for weight, path in DOCUMENT_FONT_FILES.items():
+        try:
+            data = base64.b64encode(_latin_subset(path)).decode()
+        except Exception:
+            logger.warning("documents: cannot load %s; PDFs use DejaVu Sans as a whole", path)
+            return None
+        rules.append(
+            f'@font-face {{ font-family: "{DOCUMENT_FONT_FAMILY}"; font-weight: {weight}; '
+            f"src: url(data:font/ttf;base64,{data}); }}"
+        )
+    return CSS(string="\n".join(rules), font_config=_font_config())
+
+
 @cache
 def _font_config():
     """One fontconfig configuration per process. WeasyPrint builds a new one per document when
     none is given; that costs milliseconds and leaks ~200 KB of fontconfig memory per render."""
     from weasyprint.text.fonts import FontConfiguration
 
+    # Dropped before interpreter shutdown, while its __del__ can still remove its temporary
+    # @font-face files.
+    atexit.register(_font_config.cache_clear)
     return FontConfiguration()
 
 
@@ -359,28 +416,87 @@ def _stylesheet(color: str = DEFAULT_BRAND_COLOR):
     return CSS(string=css, font_config=_font_config())
 
 
-def html_to_pdf(html: str, color: str = DEFAULT_BRAND_COLOR) -> tuple[bytes, int]:
-    """PDF bytes and page count. Only ``data:`` URLs may be fetched (no network, no files)."""
+UA_STYLESHEET_PATH = Path(__file__).parent / "templates" / "documents" / "ua.css"
+
+
+@cache
+def _user_agent_stylesheet():
+    """The user-agent stylesheet of the documents (ua.css), parsed once per process."""
+    from weasyprint import CSS
+    from weasyprint.html import UA_COUNTER_STYLE
+
+    return CSS(string=UA_STYLESHEET_PATH.read_text("utf-8"), counter_style=UA_COUNTER_STYLE)
+
+
+@cache
+def _document_html_class():
+    """``weasyprint.HTML`` with ua.css as its user-agent stylesheet.
+
+    WeasyPrint's HTML5 stylesheet gives every element six pseudo-elements (::marker,
+    ::footnote-*, ::note-*) whose styles are computed on every render, and matches ~250
+    rules for elements and forms a document never has: several per cent of a render.
+    WeasyPrint has no option for it; ``_ua_stylesheets`` is the hook its own test suite
+    overrides for "a lighter UA stylesheet" (our tests check that it is still called)."""
     from weasyprint import HTML
+
+    class DocumentHTML(HTML):
+        def _ua_stylesheets(self, forms=False):
+            return [_user_agent_stylesheet()]
+
+    return DocumentHTML
+
+
+@cache
+def _url_fetcher():
     from weasyprint.urls import URLFetcher
 
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    document = HTML(string=html, url_fetcher=fetcher, base_url=None).render(
-        stylesheets=[_stylesheet(color)], font_config=_font_config()
-    )
+    return URLFetcher(allowed_protocols={"data"})
+
+
+def _stylesheets(color: str) -> list:
+    fonts = _font_stylesheet()
+    return [fonts, _stylesheet(color)] if fonts is not None else [_stylesheet(color)]
+
+
+def html_to_pdf(html: str, color: str = DEFAULT_BRAND_COLOR) -> tuple[bytes, int]:
+    """PDF bytes and page count. Only ``data:`` URLs may be fetched (no network, no files)."""
+    document = _document_html_class()(
+        string=html, url_fetcher=_url_fetcher(), base_url=None
+    ).render(stylesheets=_stylesheets(color), font_config=_font_config())
     return document.write_pdf(), len(document.pages)
+
+
+WARM_UP_HTML = '<html><body><p>Cobro <b>$12.990</b> · <a href="data:,">1</a></p></body></html>'
+
+
+def prepare_worker_process() -> None:
+    """Warm a worker process up for rendering, then freeze its heap for the cyclic GC.
+
+    Run once per worker process (Celery's ``worker_process_init``; the render benchmark does
+    the same). The first render loads fontconfig, the fonts and the stylesheet. A render
+    leaves cyclic garbage behind, so the collector runs a full (generation 2) collection
+    every few dozen renders, and a full collection traverses the whole heap (Django, the
+    apps, WeasyPrint: ~160k objects, ~120 ms): that was the p99 render time. ``gc.freeze()``
+    moves what exists after warm-up to the permanent generation, which collections skip
+    (a full collection then takes ~25 ms)."""
+    try:
+        html_to_pdf(WARM_UP_HTML)
+    except Exception:  # a broken WeasyPrint must not stop the worker's other queues
+        logger.exception("documents: warm-up render failed")
+    gc.collect()
+    gc.freeze()
 
 
 def _footer(context: dict) -> str:
     doc = context["doc"]
-    return css_string(f"{context['brand']['legal_name']} · {doc['title']} {doc['number']}")
+    return f"{context['brand']['legal_name']} · {doc['title']} {doc['number']}"
 
 
 def invoice_pdf(invoice, *, language: str | None = None) -> tuple[bytes, int]:
     language = language or document_language(invoice.customer)
     with translation.override(language):
         context = invoice_context(invoice, language=language)
-        context["footer_css"] = _footer(context)
+        context["footer"] = _footer(context)
         html = render_to_string("documents/invoice.html", context)
     return html_to_pdf(html, context["brand"]["brand_color"])
 
@@ -389,6 +505,6 @@ def credit_note_pdf(credit_note, *, language: str | None = None) -> tuple[bytes,
     language = language or document_language(credit_note.customer)
     with translation.override(language):
         context = credit_note_context(credit_note, language=language)
-        context["footer_css"] = _footer(context)
+        context["footer"] = _footer(context)
         html = render_to_string("documents/invoice.html", context)
     return html_to_pdf(html, context["brand"]["brand_color"])

@@ -13,10 +13,14 @@ sets the timed renders (default 300) and ``BENCH_RENDER_MEMORY`` the renders of 
 Wall-clock figures are only meaningful on an otherwise idle machine. To compare template or
 stylesheet variants on a loaded one, count instructions instead (load-independent): render the
 invoice's HTML N times in one process under ``valgrind --tool=callgrind`` for N=1 and N=3 and
-take (total3 - total1) / 2 from the "Collected" lines. What a render costs (issue 5 profile):
-mostly cascade and computed styles (about seven ComputedStyles per element, counting
-pseudo-elements) and layout, so the template keeps elements few (see invoice.html); font
-subsetting with HarfBuzz is about 2%.
+take (total3 - total1) / 2 from the "Collected" lines (or zero the counters after warm-up
+with ``callgrind_control -z`` and dump with ``-d``; call ``gc.collect()`` after each render and
+keep GC out of the window otherwise, or a full collection lands in one variant's count). What a
+render costs (issue 5 profile): about 70% is WeasyPrint's Python (cascade, boxes, layout,
+drawing), so the template keeps elements few (see invoice.html) and uses its own user-agent
+stylesheet (ua.css: no pseudo-elements on every element); font shaping and subsetting use a
+Latin subset of DejaVu Sans. The p99 was the cyclic GC's full collections of the whole heap:
+the benchmark prepares its process like a documents worker (warm-up render, ``gc.freeze()``).
 """
 
 from __future__ import annotations
@@ -112,6 +116,10 @@ def _run() -> int:
     fast = rendering.harfbuzz_subsetting_available()
     path = "HarfBuzz (fast path)" if fast else "fontTools (slow path: libharfbuzz-subset0 missing)"
     print(f"weasyprint {weasyprint.__version__}; font subsetting: {path}")
+    # What every worker process does once at start (Celery worker_process_init): a warm-up
+    # render, then gc.freeze(), so full GC collections skip the long-lived heap.
+    rendering.prepare_worker_process()
+    print(f"worker process prepared: {gc.get_freeze_count()} objects frozen for the GC")
     for _ in range(5):  # warm up: fontconfig, template and stylesheet caches
         pdf, pages = rendering.invoice_pdf(invoice)
     assert pages == 1, "the benchmark invoice must fit on one page"
