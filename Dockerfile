@@ -59,8 +59,9 @@ USER cobro
 EXPOSE 8000
 
 # Web by default; docker-compose.yml runs the worker and beat from the same image.
+# Worker class, threads and workers: cobro/gunicorn_conf.py (WEB_CONCURRENCY sets the workers).
 CMD ["gunicorn", "cobro.wsgi:application", \
+     "--config", "python:cobro.gunicorn_conf", \
      "--bind", "0.0.0.0:8000", \
-     "--threads", "4", \
      "--forwarded-allow-ips", "*", \
      "--access-logfile", "-", "--error-logfile", "-"]

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from cobro.views import dashboard, events, exports, members, organizations
 from cobro.views import settings as settings_views
+from cobro.webhooks import views as webhook_views
 
 dashboard_patterns = (
     [
@@ -41,6 +42,36 @@ dashboard_patterns = (
             settings_views.ApiKeyRevokeView.as_view(),
             name="api_key_revoke",
         ),
+        path(
+            "settings/webhooks/",
+            webhook_views.WebhookEndpointListView.as_view(),
+            name="webhook_endpoints",
+        ),
+        path(
+            "settings/webhooks/<int:pk>/",
+            webhook_views.WebhookEndpointDetailView.as_view(),
+            name="webhook_endpoint_detail",
+        ),
+        path(
+            "settings/webhooks/<int:pk>/edit/",
+            webhook_views.WebhookEndpointUpdateView.as_view(),
+            name="webhook_endpoint_update",
+        ),
+        path(
+            "settings/webhooks/<int:pk>/toggle/",
+            webhook_views.WebhookEndpointToggleView.as_view(),
+            name="webhook_endpoint_toggle",
+        ),
+        path(
+            "settings/webhooks/<int:pk>/rotate/",
+            webhook_views.WebhookEndpointRotateView.as_view(),
+            name="webhook_endpoint_rotate",
+        ),
+        path(
+            "settings/webhooks/deliveries/<int:pk>/replay/",
+            webhook_views.WebhookDeliveryReplayView.as_view(),
+            name="webhook_delivery_replay",
+        ),
         path("settings/members/", members.MembersView.as_view(), name="members"),
         path(
             "settings/members/<int:pk>/role/",
@@ -68,6 +99,9 @@ dashboard_patterns = (
 
 urlpatterns = [
     path("healthz", dashboard.healthz, name="healthz"),
+    # The REST API for integrators (API-key authentication), versioned by path. First: URLs
+    # resolve in order, and the API is the busiest (no other pattern starts with api/).
+    path("api/v1/", include("cobro.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
@@ -86,8 +120,6 @@ urlpatterns = [
     path("s/<slug:org_slug>/", include("checkout.public_urls", namespace="public")),
     # Inbound payment gateway webhooks (signed by the gateway; CSRF-exempt).
     path("webhooks/", include("billing.payments.webhook_urls")),
-    # The REST API for integrators (API-key authentication), versioned by path.
-    path("api/v1/", include("cobro.api.urls")),
     # The customer portal: every app contributes pages under one organization's address.
     path(
         "p/<slug:org_slug>/",

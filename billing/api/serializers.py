@@ -4,6 +4,7 @@ services of ``billing.services``."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -316,9 +317,49 @@ class SubscriptionChangeOutputSerializer(serializers.Serializer):
 # -- invoices ----------------------------------------------------------------------------------
 
 
+# The invoice serializers are the API's hottest read path (detail and list). DRF builds every
+# ModelSerializer's fields anew for each instance of the serializer (model introspection, a
+# deep copy, lazy translations), which cost several times the rest of the request. Their
+# ``to_representation`` is therefore written out by hand, field by field, with DRF's own field
+# representations (ISO 8601 datetimes in the current time zone, "Z" for UTC; decimals as
+# strings). The declared fields still describe the output (OpenAPI schema), and a test checks
+# that both give the same output for every field.
+_DATETIME = serializers.DateTimeField()
+_PERCENTAGE = serializers.DecimalField(max_digits=7, decimal_places=4, coerce_to_string=True)
+# InvoiceViewSet loads lines and taxes into these attributes (a plain list per invoice);
+# without them the serializer reads the related managers.
+PREFETCHED_LINES = "api_lines"
+PREFETCHED_TAXES = "api_taxes"
+
+
+def _int(value):
+    return None if value is None else int(value)
+
+
+def _str(value):
+    return None if value is None else str(value)
+
+
+def _choice(value):
+    return value if value in ("", None) else str(value)
+
+
+def _datetime(value, tz):
+    """DRF's DateTimeField output: ISO 8601 in the current time zone ``tz``, "Z" for UTC."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class InvoiceLineOutputSerializer(serializers.ModelSerializer):
     price = serializers.IntegerField(source="price_id", allow_null=True)
     tax_rate = serializers.IntegerField(source="tax_rate_id", allow_null=True)
+
+    def to_representation(self, line: InvoiceLine) -> dict:
+        return _line_representation(line, timezone.get_current_timezone())
 
     class Meta:
         model = InvoiceLine
@@ -338,9 +379,29 @@ class InvoiceLineOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _line_representation(line, tz) -> dict:
+    """``line``: an InvoiceLine, or a row with its attribute names (billing.selectors)."""
+    return {
+        "id": _int(line.id),
+        "kind": _choice(line.kind),
+        "description": _str(line.description),
+        "quantity": _int(line.quantity),
+        "unit_amount_minor": _int(line.unit_amount_minor),
+        "amount_minor": _int(line.amount_minor),
+        "price": _int(line.price_id),
+        "tax_rate": _int(line.tax_rate_id),
+        "tax_inclusive": None if line.tax_inclusive is None else bool(line.tax_inclusive),
+        "period_start": _datetime(line.period_start, tz),
+        "period_end": _datetime(line.period_end, tz),
+    }
+
+
 class InvoiceTaxOutputSerializer(serializers.ModelSerializer):
     tax_rate = serializers.IntegerField(source="tax_rate_id")
     percentage = serializers.DecimalField(max_digits=7, decimal_places=4, coerce_to_string=True)
+
+    def to_representation(self, tax: InvoiceTax) -> dict:
+        return _tax_representation(tax)
 
     class Meta:
         model = InvoiceTax
@@ -355,12 +416,63 @@ class InvoiceTaxOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _tax_representation(tax) -> dict:
+    """``tax``: an InvoiceTax, or a row with its attribute names (billing.selectors)."""
+    return {
+        "tax_rate": _int(tax.tax_rate_id),
+        "name": _str(tax.name),
+        "percentage": None
+        if tax.percentage is None
+        else _PERCENTAGE.to_representation(tax.percentage),
+        "inclusive": None if tax.inclusive is None else bool(tax.inclusive),
+        "taxable_base_minor": _int(tax.taxable_base_minor),
+        "amount_minor": _int(tax.amount_minor),
+    }
+
+
 class InvoiceOutputSerializer(serializers.ModelSerializer):
     customer = serializers.IntegerField(source="customer_id")
     subscription = serializers.IntegerField(source="subscription_id", allow_null=True)
     coupon = serializers.IntegerField(source="coupon_id", allow_null=True)
     lines = InvoiceLineOutputSerializer(many=True)
     taxes = InvoiceTaxOutputSerializer(many=True)
+
+    def to_representation(self, invoice: Invoice) -> dict:
+        tz = timezone.get_current_timezone()
+        lines = getattr(invoice, PREFETCHED_LINES, None)
+        if lines is None:
+            lines = invoice.lines.all()
+        taxes = getattr(invoice, PREFETCHED_TAXES, None)
+        if taxes is None:
+            taxes = invoice.taxes.all()
+        return {
+            "id": _int(invoice.id),
+            "number": _str(invoice.number),
+            "customer": _int(invoice.customer_id),
+            "subscription": _int(invoice.subscription_id),
+            "status": _choice(invoice.status),
+            "billing_reason": _choice(invoice.billing_reason),
+            "currency": _str(invoice.currency),
+            "period_start": _datetime(invoice.period_start, tz),
+            "period_end": _datetime(invoice.period_end, tz),
+            "created_at": _datetime(invoice.created_at, tz),
+            "issued_at": _datetime(invoice.issued_at, tz),
+            "due_at": _datetime(invoice.due_at, tz),
+            "paid_at": _datetime(invoice.paid_at, tz),
+            "voided_at": _datetime(invoice.voided_at, tz),
+            "subtotal_minor": _int(invoice.subtotal_minor),
+            "discount_minor": _int(invoice.discount_minor),
+            "tax_minor": _int(invoice.tax_minor),
+            "total_minor": _int(invoice.total_minor),
+            "credit_applied_minor": _int(invoice.credit_applied_minor),
+            "amount_due_minor": _int(invoice.amount_due_minor),
+            "amount_paid_minor": _int(invoice.amount_paid_minor),
+            "collection_method": _choice(invoice.collection_method),
+            "coupon": _int(invoice.coupon_id),
+            "memo": _str(invoice.memo),
+            "lines": [_line_representation(x, tz) for x in lines],
+            "taxes": [_tax_representation(x) for x in taxes],
+        }
 
     class Meta:
         model = Invoice

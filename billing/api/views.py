@@ -4,12 +4,13 @@ call one service of ``billing.services`` (or payments/documents), and render the
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 
+from billing import selectors
 from billing.api import serializers as s
 from billing.models import (
     Coupon,
@@ -395,6 +396,14 @@ def _inv_action(summary: str, request_serializer=s.EmptyInputSerializer, **kwarg
     )
 
 
+def _with_lines_and_taxes(invoices: list[Invoice]) -> list[Invoice]:
+    lines, taxes = selectors.invoice_lines_and_taxes(invoice_ids=[i.pk for i in invoices])
+    for invoice in invoices:
+        setattr(invoice, s.PREFETCHED_LINES, lines[invoice.pk])
+        setattr(invoice, s.PREFETCHED_TAXES, taxes[invoice.pk])
+    return invoices
+
+
 @extend_schema_view(
     list=extend_schema(summary="List invoices", tags=["invoices"]),
     retrieve=extend_schema(summary="Retrieve an invoice", tags=["invoices"]),
@@ -406,8 +415,21 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
 
     model = Invoice
 
-    def scope_queryset(self, queryset):
-        return queryset.prefetch_related("lines", "taxes")
+    # The API's hottest reads: the detail and the list load lines and taxes with two queries
+    # of SQL written once (billing.selectors), not a prefetch, and the detail without filters
+    # loads the invoice the same way.
+    def get_object(self):
+        if self.action != "retrieve" or self.request.query_params:
+            return super().get_object()
+        invoice = selectors.invoice_by_id(invoice_id=self.lookup_id())
+        if invoice is None:
+            raise Http404
+        self.check_object_permissions(self.request, invoice)
+        return _with_lines_and_taxes([invoice])[0]
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return page if page is None else _with_lines_and_taxes(page)
 
     def _out(self, invoice: Invoice) -> Response:
         invoice = self.get_queryset().get(pk=invoice.pk)

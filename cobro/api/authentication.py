@@ -8,6 +8,9 @@ request in every process. The order (stamp first, then the database) means a pro
 never keep a key read before a change under a stamp set after it. Keys of sandbox
 organizations are never kept (their test clock moves by plain UPDATEs). Only with a shared
 cache backend (Redis); with the database cache every request reads the key.
+
+A request with a key the process holds costs one Redis round trip: the stamp is compared, and
+the request counted for the per-key rate limit, by one script (``cobro.api.throttling``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from cobro import clock
+from cobro.api import throttling
 from cobro.api.error_codes import ApiErrorCode
 from cobro.models import ApiKey, Organization
 from cobro.tenancy.context import set_current_organization
@@ -126,7 +130,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError:
             raw = ""
-        key = self._lookup(raw)
+        key = self._lookup(raw, request)
         if not key.is_active:
             raise exceptions.AuthenticationFailed(
                 _("This API key has been revoked."), code=ApiErrorCode.API_KEY_REVOKED
@@ -135,7 +139,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         set_current_organization(key.organization)
         return ApiClient(key), key
 
-    def _lookup(self, raw: str) -> ApiKey:
+    def _lookup(self, raw: str, request) -> ApiKey:
         invalid = exceptions.AuthenticationFailed(
             _("Invalid API key."), code=ApiErrorCode.API_KEY_INVALID
         )
@@ -143,12 +147,44 @@ class ApiKeyAuthentication(BaseAuthentication):
         if parsed is None:
             raise invalid
         prefix, secret = parsed
+        key = self._cached_and_counted(prefix, secret, request)
+        if key is not None:
+            return key
         key = self._cached_or_fetched(prefix)
         if key is None:
             ApiKey.hash_secret(secret)  # same work as a known prefix: no timing oracle
             raise invalid
         if not key.check_secret(secret):
             raise invalid
+        return key
+
+    @staticmethod
+    def _cached_and_counted(prefix: str, secret: str, request) -> ApiKey | None:
+        """The fast path: a key this process holds, whose secret matches, checked against its
+        stamp in the same Redis round trip that counts the request for the rate limit
+        (``request.api_rate_decision``, which ``ApiKeyRateThrottle`` applies). None: take the
+        ordinary path (nothing was counted)."""
+        backend = throttling.redis_cache()
+        if backend is None or not key_cache_enabled():
+            return None
+        with _keys_lock:
+            hit = _keys.get(prefix)
+        if hit is None or not hit[1].check_secret(secret):
+            return None
+        stamp, key = hit
+        decision = throttling.rate_limit_count(
+            backend,
+            prefix=prefix,
+            rate=throttling.api_rate(),
+            stamp_key=_stamp_key(prefix),
+            stamp=stamp,
+        )
+        if decision is None:
+            return None  # the key changed: read it again
+        request.api_rate_decision = decision
+        with _keys_lock:
+            if prefix in _keys:
+                _keys.move_to_end(prefix)
         return key
 
     @staticmethod

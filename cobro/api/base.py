@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -123,15 +124,34 @@ class ApiViewSet(ApiViewMixin, viewsets.GenericViewSet):
             return self.model.unscoped.none()
         return self.scope_queryset(self.model.objects.all())
 
+    def filter_queryset(self, queryset):
+        # Every filter reads a query parameter of its own name; without any (pagination's
+        # aside) there is nothing to filter, and django-filter would still build and validate
+        # its form (a detail request's biggest cost after the serializer).
+        paginator = self.paginator
+        own = (
+            {paginator.cursor_query_param, paginator.page_size_query_param}
+            if isinstance(paginator, CursorPagination)
+            else set()
+        )
+        if all(name in own for name in self.request.query_params):
+            return queryset
+        return super().filter_queryset(queryset)
+
     def scope_queryset(self, queryset):
         """Hook for select/prefetch_related; the queryset is already tenant-scoped."""
         return queryset
 
-    def get_object(self):
+    def lookup_id(self) -> int:
+        """The object id of the URL; 404 unless a positive 64-bit integer."""
         lookup = self.lookup_url_kwarg or self.lookup_field
         raw = str(self.kwargs.get(lookup, ""))
         if not raw.isdigit() or not raw.isascii() or int(raw) > 2**63 - 1:
             raise exceptions.NotFound(code=ApiErrorCode.NOT_FOUND)
+        return int(raw)
+
+    def get_object(self):
+        self.lookup_id()
         return super().get_object()
 
 

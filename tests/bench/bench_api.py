@@ -1,11 +1,11 @@
 """Benchmark: the REST API under load over an organization with a million invoices.
 
 Data: ``tests.bench.bigdata`` (database ``cobro_bench_big``, generated once and reused; about
-1.9 million invoices with the defaults). Starts gunicorn (``cobro.wsgi``, ``--workers``
-sync processes, the production settings: DEBUG off, API-key authentication, the tenant-scoped
-managers, the per-key throttle with its rate raised so it counts but never refuses) on a free
-loopback port, then drives it with ``wrk`` (Debian package; ``make bench`` installs it) over 16
-connections:
+1.9 million invoices with the defaults). Starts gunicorn as production does (``cobro.wsgi``,
+``cobro/gunicorn_conf.py``: gthread workers with keep-alive, cores + 1 processes) with the
+production settings (DEBUG off, API-key authentication, the tenant-scoped managers, the
+per-key throttle with its rate raised so it counts but never refuses) on a free loopback port,
+then drives it with ``wrk`` (Debian package; ``make bench`` installs it) over 16 connections:
 
 - invoice detail: ``GET /api/v1/invoices/<id>`` cycling over 20,000 random invoices of the
   organization: target at least 700 requests/s with p99 at most 40 ms;
@@ -17,6 +17,8 @@ bounded by ``--duration``. Targets are for a quiet machine: the report prints th
 average and the core count next to the figures.
 
     python -m tests.bench.bench_api [--duration 20] [--connections 16] [--workers N]
+
+CPU per request without gunicorn and wrk, stable on a busy machine: ``tests.bench.api_cpu``.
 """
 
 from __future__ import annotations
@@ -89,12 +91,16 @@ def _server_env(port: int) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int | None = None) -> subprocess.Popen:
+    """Gunicorn as production runs it (``cobro/gunicorn_conf.py``: gthread workers with
+    keep-alive), with its access log written, as in production, but to /dev/null."""
     cmd = [
         sys.executable, "-m", "gunicorn", "cobro.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--worker-class", "sync", "--log-level", "warning", "--backlog", "256",
+        "--config", "python:cobro.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+        "--log-level", "warning", "--access-logfile", os.devnull, "--backlog", "256",
     ]  # fmt: skip
+    if workers:
+        cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_server_env(port), start_new_session=True)
     try:
         _wait_ready(proc, port)
@@ -232,13 +238,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2))
+    parser.add_argument(
+        "--workers", type=int, default=None, help="default: cobro/gunicorn_conf.py (cores + 1)"
+    )
     parser.add_argument("--subscriptions", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=4)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk; `make bench` installs it)")
         return 2
+    if not os.environ.get("REDIS_URL"):
+        print("REDIS_URL is not set: unlike production, every request will read its API key "
+              "and count its rate limit in PostgreSQL (the database cache)")  # fmt: skip
 
     from tests.bench import bigdata
 
@@ -257,7 +268,11 @@ def main(argv: list[str]) -> int:
     failures: list[str] = []
     try:
         lists = list_paths(port)
-        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; wrk: "
+        from cobro import gunicorn_conf
+
+        workers = args.workers or gunicorn_conf.workers
+        print(f"gunicorn: {workers} {gunicorn_conf.worker_class} workers x "
+              f"{gunicorn_conf.threads} threads on 127.0.0.1:{port}; wrk: "
               f"{args.connections} connections, 2 threads, {args.duration} s per run")  # fmt: skip
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
               f"({os.cpu_count()} cores shared with PostgreSQL, wrk and other work)")  # fmt: skip
