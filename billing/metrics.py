@@ -26,10 +26,12 @@ At scale (a million subscriptions) the home reads no history row by row:
   writes in the same transaction as each ``subscription.*`` event, with exactly the
   classification above (``_state_at``/``_movements`` below are the reference definitions; a
   test proves the ledger equals them); renewals at the same MRR write nothing;
-- aggregates of closed intervals (local months of movements, UTC days of payment attempts
-  and of paid invoices) are cached in ``MetricsBucket`` rows on first read, and a trigger
-  deletes a bucket as soon as a row inside it is written or changed, so figures stay exact;
-- only the open ends (the current month or day, a window's edges) are aggregated per
+- aggregates of closed intervals (local calendar months of movements, of payment attempts
+  and of paid invoices, and UTC days and hours at the ends of a window) are cached in
+  ``MetricsBucket`` rows on first read, and a trigger deletes a bucket as soon as a row
+  inside it is written or changed, so figures stay exact; the day buckets inside a cached
+  month, and the hour buckets of today, are dropped once the month (the day) is cached;
+- only the open ends (the current hour, a window's unaligned start) are aggregated per
   request, over indexes;
 - the forecast's projection (every live subscription's schedule, weighted by success rates)
   is cached for ``COBRO_FORECAST_CACHE_SECONDS`` (default 120) per organization when the
@@ -43,7 +45,7 @@ from __future__ import annotations
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -317,22 +319,32 @@ def _scheduled_by_method(
     nothing. Periods step by calendar intervals in UTC. With ``windows`` (each at most
     ``days``), rows are ``(method_type, [amount_sum per window])`` from the same pass."""
     pm = _payments_models()
-    method_sql = "NULL"
+    method_sql, method_join = "NULL", ""
     if pm is not None:
-        method_sql = f"""(SELECT m.type FROM {pm.PaymentMethod._meta.db_table} m
+        # The customer's preferred method: the default one (at most one per customer, by a
+        # partial unique index) found by one join for all subscriptions; only a customer
+        # without a default falls back to their newest method. Picking it per charge row
+        # instead cost an index probe per charge (millions at scale).
+        table = pm.PaymentMethod._meta.db_table
+        method_join = f"""LEFT JOIN {table} d ON d.customer_id = s.customer_id
+            AND d.is_default AND d.removed_at IS NULL"""
+        method_sql = f"""COALESCE(d.type, (SELECT m.type FROM {table} m
             WHERE m.customer_id = s.customer_id AND m.removed_at IS NULL
-            ORDER BY m.is_default DESC, m.created_at DESC LIMIT 1)"""  # noqa: S608
+            ORDER BY m.is_default DESC, m.created_at DESC LIMIT 1))"""  # noqa: S608
     sums = "SUM(p.amount_minor * s.quantity)"
+    window_ends = {}
     if windows:
+        # Window ends as parameters (whole days from ``now``), not recomputed per row.
+        window_ends = {f"end_{int(w)}": now + timedelta(days=int(w)) for w in windows}
         sums = ", ".join(
-            f"SUM(p.amount_minor * s.quantity) FILTER (WHERE charge_at < %(now)s "
-            f"+ make_interval(days => {int(w)}))"
+            f"SUM(p.amount_minor * s.quantity) FILTER (WHERE charge_at < %(end_{int(w)})s)"
             for w in windows
         )
     sql = f"""
     SELECT {method_sql} AS method_type, {sums}
     FROM {Subscription._meta.db_table} s
     JOIN {Price._meta.db_table} p ON p.id = s.price_id
+    {method_join}
     CROSS JOIN LATERAL generate_series(
         s.next_billing_at, %(end)s - interval '1 microsecond',
         CASE p.interval
@@ -350,8 +362,8 @@ def _scheduled_by_method(
     params = {
         "org": organization.pk,
         "currency": organization.default_currency,
-        "now": now,
         "end": now + timedelta(days=days),
+        **window_ends,
     }
     with connection.cursor() as cur:
         cur.execute(sql, params)
@@ -424,8 +436,8 @@ def _day_edges(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
     return edges
 
 
-def _month_edges(lo: datetime, hi: datetime, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
-    """Whole local calendar months inside ``[lo, hi)``."""
+def _month_edges(lo: datetime, hi: datetime, tz: tzinfo) -> list[tuple[datetime, datetime]]:
+    """Whole calendar months of time zone ``tz`` inside ``[lo, hi)``."""
     local = lo.astimezone(tz)
     first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if first < lo:
@@ -438,15 +450,43 @@ def _month_edges(lo: datetime, hi: datetime, tz: ZoneInfo) -> list[tuple[datetim
     return edges
 
 
-def _month_and_day_edges(
-    lo: datetime, hi: datetime, tz: ZoneInfo
-) -> list[tuple[datetime, datetime]]:
-    """Whole local months inside ``[lo, hi)``, and whole UTC days in what is left at both
-    ends (an open month is mostly closed days)."""
+def _hour_edges(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
+    """Whole UTC hours inside ``[lo, hi)``."""
+    first = lo.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first < lo:
+        first += timedelta(hours=1)
+    edges = []
+    while first + timedelta(hours=1) <= hi:
+        edges.append((first, first + timedelta(hours=1)))
+        first += timedelta(hours=1)
+    return edges
+
+
+def _days_and_hours(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
+    """Whole UTC days inside ``[lo, hi)``; in what is left before the first day (when ``lo``
+    is on a whole hour: a month's or a day's start) and after the last one (today, up to
+    ``hi``), whole UTC hours. So only the open hour and a window's unaligned start are
+    aggregated per request; an unaligned start (``now`` minus N days) moves every hour, so
+    caching its hours would only pile up buckets nobody reads again."""
+    days = _day_edges(lo, hi)
+    head_end = days[0][0] if days else hi
+    tail_start = days[-1][1] if days else None
+    on_the_hour = lo.astimezone(UTC).replace(minute=0, second=0, microsecond=0) == lo
+    head = _hour_edges(lo, head_end) if on_the_hour else []
+    if tail_start is None:
+        return head
+    return [*head, *days, *_hour_edges(tail_start, hi)]
+
+
+def _month_and_day_edges(lo: datetime, hi: datetime, tz: tzinfo) -> list[tuple[datetime, datetime]]:
+    """Whole months of time zone ``tz`` (the organization's: the home's periods start on
+    local months) inside ``[lo, hi)``, and in what is left at both ends whole UTC days and
+    hours (see ``_days_and_hours``): an open month is mostly closed days, an open day mostly
+    closed hours."""
     months = _month_edges(lo, hi, tz)
     if not months:
-        return _day_edges(lo, hi)
-    return [*_day_edges(lo, months[0][0]), *months, *_day_edges(months[-1][1], hi)]
+        return _days_and_hours(lo, hi)
+    return [*_days_and_hours(lo, months[0][0]), *months, *_days_and_hours(months[-1][1], hi)]
 
 
 class _Reads:
@@ -454,12 +494,12 @@ class _Reads:
     query, and each directly computed interval computed once (windows share their ends)."""
 
     def __init__(self, organization, since: datetime) -> None:
-        self.buckets: dict[tuple, dict] = {
-            (b.currency, b.metric, b.start, b.end): b.data
-            for b in MetricsBucket.objects.filter(organization=organization).filter(
-                Q(metric="mrr") | Q(end__gt=since)
-            )
-        }
+        rows = (
+            MetricsBucket.objects.filter(organization=organization)
+            .filter(Q(metric="mrr") | Q(end__gt=since))
+            .values_list("currency", "metric", "start", "end", "data")
+        )
+        self.buckets: dict[tuple, dict] = {tuple(row[:4]): row[4] for row in rows}
         self.memo: dict[tuple, dict] = {}
 
 
@@ -508,7 +548,21 @@ def _aggregate(
         _merge(total, direct(cursor, hi))
     if new_rows:
         MetricsBucket.objects.bulk_create(new_rows, ignore_conflicts=True)
+        _drop_finer_buckets(organization, currency, metric, new_rows)
     return total
+
+
+def _drop_finer_buckets(organization, currency: str, metric: str, rows) -> None:
+    """Once a month (a day) is cached, the day (hour) buckets inside it are never read
+    again: delete them, so the rows every home request loads stay a few per month."""
+    inside = Q()
+    for row in rows:
+        if row.end - row.start > timedelta(hours=1):
+            inside |= Q(start__gte=row.start, end__lte=row.end) & ~Q(start=row.start, end=row.end)
+    if inside:
+        MetricsBucket.objects.filter(
+            organization=organization, currency=currency, metric=metric
+        ).filter(inside).delete()
 
 
 # -- MRR from the ledger ---------------------------------------------------------------------------
@@ -642,7 +696,8 @@ def _attempts_data(*, organization, lo: datetime, hi: datetime) -> dict:
 def _attempts_range(*, organization, lo: datetime, hi: datetime, now: datetime, reads=None) -> dict:
     return _aggregate(
         organization=organization, currency="", metric="payments", lo=lo, hi=hi,
-        edges=_day_edges(lo, hi), now=now, reads=reads,
+        edges=_month_and_day_edges(lo, hi, ZoneInfo(organization.time_zone)),
+        now=now, reads=reads,
         compute=lambda a, b: _attempts_data(organization=organization, lo=a, hi=b),
     )  # fmt: skip
 
@@ -662,7 +717,8 @@ def _paid_data(*, organization, lo: datetime, hi: datetime) -> dict:
 def _paid_range(*, organization, lo: datetime, hi: datetime, now: datetime, reads=None) -> dict:
     return _aggregate(
         organization=organization, currency="", metric="paid", lo=lo, hi=hi,
-        edges=_day_edges(lo, hi), now=now, reads=reads,
+        edges=_month_and_day_edges(lo, hi, ZoneInfo(organization.time_zone)),
+        now=now, reads=reads,
         compute=lambda a, b: _paid_data(organization=organization, lo=a, hi=b),
     )  # fmt: skip
 

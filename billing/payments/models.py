@@ -228,6 +228,11 @@ class PaymentAttempt(TenantModel):
                 condition=Q(status__in=["pending", "unknown"]),
             ),
             models.Index(fields=["organization", "created_at"], name="paymentattempt_org_created"),
+            # The payments list filtered by status, newest first, and its capped count.
+            models.Index(
+                fields=["organization", "status", "created_at", "id"],
+                name="paymentattempt_org_status_crt",
+            ),
         ]
 
     def __str__(self) -> str:

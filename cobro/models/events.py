@@ -35,7 +35,13 @@ class OutboxEvent(TenantModel):
                 fields=["next_attempt_at", "created_at"],
                 name="outbox_due_idx",
                 condition=models.Q(dispatched_at__isnull=True),
-            )
+            ),
+            # The staff events list (newest first, deep pages) and its type filter: the
+            # tie-break on id is in the index, so a page is an index walk, never a sort.
+            models.Index(fields=["organization", "created_at", "id"], name="outbox_org_created"),
+            models.Index(
+                fields=["organization", "type", "created_at", "id"], name="outbox_org_type_created"
+            ),
         ]
         ordering = ["created_at"]
 

@@ -88,6 +88,8 @@ def configure(*, fresh: bool = False, migrate: bool = True) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
+        # Without REDIS_URL the cache is a database table (the home caches its forecast).
+        call_command("createcachetable", verbosity=0)
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -317,7 +319,7 @@ def _payment_methods(cur) -> int:
         """
         INSERT INTO payments_paymentmethod (organization_id, customer_id, type, gateway,
             gateway_customer_id, gateway_token, brand, last4, exp_month, exp_year,
-            fingerprint, is_default, created_at, removed_at)
+            fingerprint, wallet, is_default, created_at, removed_at)
         SELECT p.org, s.customer_id,
                CASE WHEN s.u4 < 0.80 THEN 'card' WHEN s.u4 < 0.95 THEN 'bank_transfer'
                     ELSE 'cash' END,
@@ -327,7 +329,7 @@ def _payment_methods(cur) -> int:
                CASE WHEN s.u4 < 0.80 THEN lpad((s.subscription_id % 10000)::text, 4, '0')
                     ELSE '' END,
                CASE WHEN s.u4 < 0.80 THEN 12 END, CASE WHEN s.u4 < 0.80 THEN 2030 END,
-               '', true, s.started_at, NULL
+               '', '', true, s.started_at, NULL
         FROM bench_big_sub s CROSS JOIN bench_big_param_v p
         """
     )

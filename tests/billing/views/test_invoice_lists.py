@@ -316,3 +316,17 @@ def test_empty_list_says_what_to_do_next(org, owner_client, viewer_client):
     assert reverse("billing:invoice_create") in page
     page = _text(viewer_client.get(reverse("billing:invoice_list")))
     assert reverse("billing:invoice_create") not in page
+
+
+def test_selected_rows_stay_selected_under_the_overdue_filter(org, invoices):
+    """A bulk export of selected rows while "overdue" is on gives the selected overdue rows,
+    not every overdue invoice of the organization."""
+    from billing.selectors import filtered_invoices, overdue_invoices
+
+    with use_organization(org):
+        overdue = set(overdue_invoices(organization=org).values_list("pk", flat=True))
+        assert {invoices["small"].pk, invoices["big"].pk} <= overdue
+        chosen = filtered_invoices(
+            organization=org, data={"ids": [invoices["small"].pk], "overdue": True}
+        )
+        assert [i.pk for i in chosen] == [invoices["small"].pk]
