@@ -2,10 +2,17 @@
 
 - Customers and cards: ``POST /v1/customers``, ``POST /v1/customers/{id}/cards`` with the
   card token its hosted fields (Card Payment Brick / MercadoPago.js) made in the browser.
-- Charges: a token for the saved card (``POST /v1/card_tokens`` with ``card_id``), then
-  ``POST /v1/payments`` with our key in ``X-Idempotency-Key`` (Mercado Pago deduplicates
-  on it) and in ``external_reference``, which is how the janitor finds a payment whose answer
-  was lost (``GET /v1/payments/search?external_reference=...``).
+- Charges (off-session, the customer is not there to type the security code): Mercado Pago
+  documents these as "Automatic Payments" (card on file without CVV), which Mercado Pago must
+  enable for the organization's application (its commercial contact, by application id).
+  We read the saved card (``GET /v1/customers/{id}/cards/{card_id}``) for its
+  ``payment_method_id``, make a token for it without a security code (``POST /v1/card_tokens``
+  with ``card_id``), then ``POST /v1/payments`` with ``payer.type=customer``, the
+  ``payment_method_id`` and one installment, our key in ``X-Idempotency-Key`` (Mercado Pago
+  deduplicates on it) and in ``external_reference``, which is how the janitor finds a payment
+  whose answer was lost (``GET /v1/payments/search?external_reference=...``). An application
+  that is not enabled gets the payment refused for the missing security code: that is a
+  ``GatewayError`` naming the cause, never a decline of the card.
 - Refunds: ``POST /v1/payments/{id}/refunds`` with its own idempotency key.
 - Notifications: the ``x-signature`` header (``ts=...,v1=...``) is an HMAC-SHA256, with the
   application's secret, of the manifest ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``;
@@ -161,21 +168,31 @@ class MercadoPagoGateway(Gateway):
         idempotency_key: str,
         description: str = "",
     ) -> ChargeResult:
+        card = self._ok(self.sdk.card().get(customer_ref, method_token, self._options()))
         card_token = self._ok(
-            self.sdk.card_token().create({"card_id": method_token, "customer_id": customer_ref})
+            self.sdk.card_token().create(
+                {"card_id": method_token, "customer_id": customer_ref}, self._options()
+            )
         )
-        answer = self.sdk.payment().create(
-            {
-                "transaction_amount": _to_major(amount_minor, currency),
-                "token": card_token["id"],
-                "description": description or "Cobro",
-                "installments": 1,
-                "payer": {"type": "customer", "id": customer_ref},
-                "external_reference": idempotency_key,
-                "metadata": {"cobro_idempotency_key": idempotency_key},
-            },
-            self._options(idempotency_key),
-        )
+        payment: dict[str, Any] = {
+            "transaction_amount": _to_major(amount_minor, currency),
+            "token": card_token["id"],
+            "description": description or "Cobro",
+            "installments": 1,
+            "payer": {"type": "customer", "id": customer_ref},
+            "external_reference": idempotency_key,
+            "metadata": {"cobro_idempotency_key": idempotency_key},
+        }
+        method_id = (card.get("payment_method") or {}).get("id")
+        if method_id:
+            payment["payment_method_id"] = str(method_id)
+        answer = self.sdk.payment().create(payment, self._options(idempotency_key))
+        if _needs_security_code(answer):
+            raise GatewayError(
+                "mercadopago: the payment needs the card's security code: this application "
+                "is not enabled for Automatic Payments (saved cards charged without CVV); "
+                "ask Mercado Pago to enable it"
+            )
         return _payment_result(self._ok(answer, unknown_on_5xx=True), currency)
 
     def retrieve_payment(
@@ -305,6 +322,21 @@ def _to_minor(value: Any, currency: str) -> int:
     if value is None:
         return 0
     return Money.from_major(Decimal(str(value)), currency).amount_minor
+
+
+def _needs_security_code(answer: dict[str, Any]) -> bool:
+    """Mercado Pago's 400 for a card token without security code when the application may
+    not charge saved cards without it (cause 3031, "security_code_id can't be null")."""
+    if int(answer.get("status") or 0) != 400:
+        return False
+    body = answer.get("response") or {}
+    if not isinstance(body, dict):
+        return False
+    causes = body.get("cause") or []
+    texts = [str(body.get("message") or "")] + [
+        f"{c.get('code', '')} {c.get('description', '')}" for c in causes if isinstance(c, dict)
+    ]
+    return any("security_code" in t or t.startswith("3031") for t in texts)
 
 
 def _decline_code(status_detail: str) -> str:

@@ -142,3 +142,29 @@ class GatewayForm(forms.Form):
                 ),
                 initial=None if secret else shown.get(name, ""),
             )
+        if gateway in self.CARD_KEYS:
+            self.fields["is_default"] = forms.BooleanField(
+                label=_("Use for card payments"),
+                required=False,
+                help_text=_(
+                    "Customers add their cards and are charged through this gateway "
+                    "(one gateway at a time)."
+                ),
+            )
+        self._shown = shown
+
+    #: Card gateways: the secret and the public key their hosted card form needs.
+    CARD_KEYS = {
+        "stripe": ("secret_key", "publishable_key"),
+        "mercadopago": ("access_token", "public_key"),
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_default"):
+            secret, public = self.CARD_KEYS[self.gateway]
+            if not (cleaned.get(secret) or self._shown.get(secret)):
+                self.add_error(secret, _("Required to take card payments through this gateway."))
+            if not cleaned.get(public):
+                self.add_error(public, _("Required to take card payments through this gateway."))
+        return cleaned

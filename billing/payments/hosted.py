@@ -21,6 +21,14 @@ js.stripe.com, so the page's CSP allows that origin only when the organization's
 is a configured Stripe account. ``customer=None`` (checkout, the customer does not exist yet)
 creates a SetupIntent without a customer; ``payment_method_add_card`` attaches the method
 to the customer it creates later.
+
+Mercado Pago: MercadoPago.js v2 (``sdk.mercadopago.com/js/v2``) mounts its Secure Fields (card
+number, expiry, security code, each in Mercado Pago's own iframe) with the organization's
+PUBLIC key and creates a card token in the browser (``mp.fields.createCardToken``); the form
+posts only that token, and ``payment_method_add_card`` saves it on the Mercado Pago customer
+(``POST /v1/customers/{id}/cards``). Nothing is called at Mercado Pago to render the page
+(the customer is created when the card is saved), and the page's CSP opens Mercado Pago's
+hosts only when the organization's card gateway is Mercado Pago with a public key.
 """
 
 from __future__ import annotations
@@ -39,6 +47,43 @@ STRIPE_CSP: dict[str, list[str]] = {
     "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
     "connect-src": ["https://api.stripe.com"],
 }
+
+
+#: MercadoPago.js v2, the only URL the card page loads Mercado Pago's code from.
+MERCADOPAGO_SDK_URL = "https://sdk.mercadopago.com/js/v2"
+
+#: Origins MercadoPago.js v2 and its Secure Fields reach. Mercado Pago publishes no CSP list;
+#: these are the hosts public integrations report the SDK contacting: its own host, its static
+#: CDN (http2.mlstatic.com), the Secure Fields iframes (secure-fields / api-static), the
+#: card-token and metadata API (api.mercadopago.com, api.mercadolibre.com), its device
+#: fingerprint (www.mercadopago.com script, www.mercadolibre.com frame) and usage metrics
+#: (events.mercadopago.com). Check them in a browser with a real public key before going live.
+MERCADOPAGO_CSP: dict[str, list[str]] = {
+    "script-src": [
+        "https://sdk.mercadopago.com",
+        "https://http2.mlstatic.com",
+        "https://www.mercadopago.com",
+    ],
+    "frame-src": [
+        "https://secure-fields.mercadopago.com",
+        "https://api-static.mercadopago.com",
+        "https://www.mercadolibre.com",
+    ],
+    "connect-src": [
+        "https://api.mercadopago.com",
+        "https://api.mercadolibre.com",
+        "https://secure-fields.mercadopago.com",
+        "https://api-static.mercadopago.com",
+        "https://http2.mlstatic.com",
+        "https://events.mercadopago.com",
+    ],
+    "img-src": ["https://http2.mlstatic.com"],
+}
+
+#: Locales MercadoPago.js accepts (its ``locale`` option); ours map onto them by country.
+MERCADOPAGO_LOCALES = frozenset(
+    {"es-AR", "es-CL", "es-CO", "es-MX", "es-VE", "es-UY", "es-PE", "pt-BR", "en-US"}
+)
 
 
 def organization_card_gateway(*, organization) -> str:
@@ -107,6 +152,44 @@ def _stripe_context(*, organization, customer, return_url: str) -> dict[str, Any
     return context
 
 
+def mercadopago_locale(*, language: str, country: str) -> str:
+    """MercadoPago.js's locale for a page in ``language`` of an organization in ``country``:
+    English pages get en-US; Spanish ones the organization's country (es-CL by default)."""
+    if (language or "").lower().startswith("en"):
+        return "en-US"
+    if (country or "").upper() == "BR":
+        return "pt-BR"
+    candidate = f"es-{(country or '').upper()}"
+    return candidate if candidate in MERCADOPAGO_LOCALES else "es-CL"
+
+
+def _mercadopago_context(*, organization, return_url: str) -> dict[str, Any]:
+    from django.utils.translation import get_language
+
+    from billing.payments.services.accounts import gateway_account_credentials
+
+    account = GatewayAccount.unscoped.filter(
+        organization=organization, gateway=GatewayName.MERCADOPAGO
+    ).first()
+    public_key = gateway_account_credentials(account).get("public_key", "").strip()
+    context: dict[str, Any] = {
+        "template": "payments/hosted/mercadopago_fields.html",
+        "gateway": GatewayName.MERCADOPAGO.value,
+        "return_url": return_url,
+        "csp": MERCADOPAGO_CSP,
+        "error": "",
+        "public_key": public_key,
+        "sdk_url": MERCADOPAGO_SDK_URL,
+        "locale": mercadopago_locale(
+            language=get_language() or "", country=getattr(organization, "country", "")
+        ),
+    }
+    if not public_key:
+        # Without the public key MercadoPago.js cannot tokenize: open nothing, say so.
+        context.update(error="mercadopago public key is not configured", csp={})
+    return context
+
+
 def hosted_form_context(*, organization, customer=None, return_url: str) -> dict[str, Any]:
     """The hosted card form of ``organization``'s card gateway (see the module docstring).
     ``customer`` may be None (not created yet). Keys: ``template``, ``gateway``, ``csp``,
@@ -115,15 +198,7 @@ def hosted_form_context(*, organization, customer=None, return_url: str) -> dict
     if gateway == GatewayName.STRIPE:
         return _stripe_context(organization=organization, customer=customer, return_url=return_url)
     if gateway == GatewayName.MERCADOPAGO:
-        # MercadoPago's card form (its JS SDK from sdk.mercadopago.com) is not wired yet:
-        # say so rather than save a sandbox card for an organization that charges elsewhere.
-        return {
-            "template": "payments/hosted/unavailable.html",
-            "gateway": gateway,
-            "return_url": return_url,
-            "csp": {},
-            "error": "mercadopago card form not available",
-        }
+        return _mercadopago_context(organization=organization, return_url=return_url)
     return _sandbox_context(return_url)
 
 

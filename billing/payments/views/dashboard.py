@@ -345,7 +345,10 @@ class GatewaySettingsView(BillingView):
                     gateway=gateway,
                     shown=shown,
                     prefix=gateway,
-                    initial={"enabled": account.enabled if account else True},
+                    initial={
+                        "enabled": account.enabled if account else True,
+                        "is_default": bool(account and account.is_default),
+                    },
                 )
             sections.append(
                 {
@@ -385,12 +388,13 @@ class GatewaySettingsView(BillingView):
                 "payments/gateways.html",
                 {**self.perms(), "sections": self._forms(bound=form)},
             )
-        values = {k: v for k, v in form.cleaned_data.items() if k != "enabled"}
+        values = {k: v for k, v in form.cleaned_data.items() if k not in ("enabled", "is_default")}
         gateway_account_update(
             organization=self.organization,
             gateway=gateway,
             values=values,
             enabled=form.cleaned_data["enabled"],
+            is_default=form.cleaned_data.get("is_default") if "is_default" in form.fields else None,
         )
         messages.success(
             request, _("%(gateway)s settings saved.") % {"gateway": GatewayName(gateway).label}
@@ -433,7 +437,8 @@ class CustomerMethodsView(BillingView):
                 "hosted": hosted,
             },
         )
-        # Only this page, and only for a configured Stripe account, may load Stripe.js.
+        # Only this page, and only for the organization's configured card gateway, may load
+        # that gateway's script (Stripe.js, MercadoPago.js).
         return hosted_csp_apply(response, hosted)
 
     def post(self, request, pk: int):
