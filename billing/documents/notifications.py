@@ -366,14 +366,32 @@ def on_subscription_updated(event: OutboxEvent) -> None:
         )
 
 
-@register_handler("subscription.created", name="messaging.welcome")
-def on_subscription_created(event: OutboxEvent) -> None:
-    p = event.payload
+#: A subscription in these states has started: the customer gets the welcome email.
+WELCOME_STATUSES = ("active", "trialing")
+
+
+def _welcome(p: dict) -> None:
+    # Once per customer: the dedupe key is a unique database fact.
     message_queue(
         customer=_customer(p["customer_id"]),
         template_key="welcome",
         dedupe_key=f"welcome:{p['customer_id']}",
     )
+
+
+@register_handler("subscription.created", name="messaging.welcome")
+def on_subscription_created(event: OutboxEvent) -> None:
+    # An incomplete subscription (a checkout whose first payment has not gone through) is
+    # welcomed when it starts (below), never before.
+    if event.payload.get("status", "active") in WELCOME_STATUSES:
+        _welcome(event.payload)
+
+
+@register_handler("subscription.updated", name="messaging.welcome_on_start")
+def on_subscription_started(event: OutboxEvent) -> None:
+    p = event.payload
+    if p.get("previous_status") == "incomplete" and p.get("status") in WELCOME_STATUSES:
+        _welcome(p)
 
 
 # -- periodic reminders ----------------------------------------------------------------------

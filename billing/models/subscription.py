@@ -86,6 +86,17 @@ class Subscription(TenantModel):
         Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="subscriptions"
     )
     coupon_periods_used = models.PositiveSmallIntegerField(default=0)
+    #: The card this subscription is charged with instead of the customer's default (a card
+    #: given in an anonymous checkout by someone who typed an existing customer's email must
+    #: not become that customer's default). Null, or a removed method: the default is used.
+    #: Cleared when the customer chooses a new default (``payment_method_set_default``).
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # A change scheduled for the next period (``subscription_change(..., when="next_period")``).
     pending_price = models.ForeignKey(
         Price, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -296,3 +296,11 @@ def coupon_redeem(*, coupon: Coupon, currency: str, now: datetime) -> None:
     )
     if updated != 1:
         raise BillingError(BillingErrorCode.COUPON_EXHAUSTED)
+
+
+def coupon_release(*, coupon: Coupon) -> None:
+    """Give back one redemption (a subscription that redeemed ``coupon`` never started: an
+    expired checkout), in the caller's transaction. Never below zero."""
+    Coupon.unscoped.filter(pk=coupon.pk, times_redeemed__gt=0).update(
+        times_redeemed=F("times_redeemed") - 1
+    )

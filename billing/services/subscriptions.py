@@ -208,6 +208,7 @@ def subscription_create(
     days_until_due: int | None = None,
     now: datetime | None = None,
     incomplete: bool = False,
+    payment_method=None,
 ) -> Subscription:
     """Start a subscription. Without a trial the first period is invoiced (and finalized) at
     once; with one (``trial_days`` defaults to the price's) the trial ends into the first
@@ -215,7 +216,10 @@ def subscription_create(
 
     ``incomplete`` (self-service checkout): when the first invoice has something to pay, the
     subscription starts ``incomplete`` and becomes ``active`` only once that invoice is paid
-    (``subscription_transition``); with a trial or nothing due it starts as usual."""
+    (``subscription_transition``); with a trial or nothing due it starts as usual.
+
+    ``payment_method``: a card of the customer's to charge this subscription with instead of
+    their default (``Subscription.payment_method``)."""
     org = customer.organization
     now = now or clock.now(org)
     start_at = start_at or now
@@ -239,6 +243,8 @@ def subscription_create(
         if coupon.organization_id != org.pk:
             raise BillingError(BillingErrorCode.COUPON_INVALID)
         coupon_check(coupon=coupon, currency=currency, now=now)
+    if payment_method is not None and payment_method.customer_id != customer.pk:
+        raise BillingError(BillingErrorCode.INVALID_TRANSITION)
     price = Price.unscoped.select_related("product", "tax_rate").get(pk=price.pk)
     plan = plan_start(
         price=PriceInfo.from_model(price),
@@ -276,6 +282,7 @@ def subscription_create(
             else (30 if collection_method == CollectionMethod.SEND_INVOICE else 0)
         ),
         coupon=coupon,
+        payment_method=payment_method,
         created_at=now,
         updated_at=now,
     )
@@ -309,15 +316,31 @@ def subscription_transition(
     _check_transition(sub.status, to)
     if to == sub.status or to in (St.PAUSED, St.CANCELED):
         raise BillingError(BillingErrorCode.INVALID_TRANSITION, current=sub.status, requested=to)
+    previous = sub.status
     sub.status = to
     sub.updated_at = now
     sub.save(update_fields=["status", "updated_at"])
     event_emit(
         organization=sub.organization,
         type="subscription.updated",
-        payload=_payload(sub),
+        payload=_payload(sub, previous_status=previous),
         subject=sub,
     )
+    return sub
+
+
+@transaction.atomic
+def subscription_payment_method_set(
+    *, subscription: Subscription, method, now: datetime | None = None
+) -> Subscription:
+    """Charge ``subscription`` with ``method`` (a method of its customer) instead of the
+    customer's default; ``None`` goes back to the default."""
+    sub = _locked_or_raise(subscription)
+    if method is not None and method.customer_id != sub.customer_id:
+        raise BillingError(BillingErrorCode.INVALID_TRANSITION)
+    sub.payment_method = method
+    sub.updated_at = now or clock.now(sub.organization)
+    sub.save(update_fields=["payment_method", "updated_at"])
     return sub
 
 

@@ -240,9 +240,12 @@ def _required_address():
 
 def _customer_match_or_create(*, organization, values: dict) -> tuple[Customer, bool]:
     """The organization's customer with this email (matched, never duplicated: the unique
-    (organization, lower(email)) index decides a race), else a new one. A match keeps its
-    data; only blank fields are filled in from the form."""
-    from customers.services.customers import customer_create, customer_update
+    (organization, lower(email)) index decides a race), else a new one.
+
+    Nobody proved they own a matched email, so a match is left exactly as it was: none of
+    its data is changed or filled in from the form (see ``_submit_atomic`` for its payment
+    methods)."""
+    from customers.services.customers import customer_create
 
     email = values["email"]
     existing = Customer.unscoped.filter(organization=organization, email__iexact=email).first()
@@ -254,13 +257,6 @@ def _customer_match_or_create(*, organization, values: dict) -> tuple[Customer, 
             if "duplicate_email" not in codes:
                 raise
             existing = Customer.unscoped.get(organization=organization, email__iexact=email)
-    fill = {
-        k: v
-        for k, v in values.items()
-        if k not in ("email", "name", "country") and v and not getattr(existing, k)
-    }
-    if fill:
-        existing = customer_update(customer=existing, **fill)
     return existing, True
 
 
@@ -342,10 +338,21 @@ def _submit_atomic(
             _referral_apply(customer=customer, code=data.referral_code)
         collection = CollectionMethod.CHARGE_AUTOMATICALLY
         days_until_due = None
+        # A matched customer's payment methods are theirs: the card typed here is charged
+        # for the new subscription only (never their default, so their other subscriptions
+        # and their dunning are untouched), and no offline method is added to them.
+        bound_card = None
         if data.payment_choice == PaymentChoice.CARD:
-            _card_save(customer=customer, gateway=data.card_gateway, token=data.card_token)
+            card = _card_save(
+                customer=customer,
+                gateway=data.card_gateway,
+                token=data.card_token,
+                make_default=not matched,
+            )
+            bound_card = card if matched else None
         else:
-            _offline_method_add(customer=customer, type=data.payment_choice)
+            if not matched:
+                _offline_method_add(customer=customer, type=data.payment_choice)
             collection = CollectionMethod.SEND_INVOICE
             days_until_due = _days_until_due(org)
         try:
@@ -359,6 +366,7 @@ def _submit_atomic(
                 days_until_due=days_until_due,
                 now=now,
                 incomplete=data.payment_choice == PaymentChoice.CARD,
+                payment_method=bound_card,
             )
         except BillingError as exc:
             raise _billing_error(exc) from None
@@ -409,13 +417,15 @@ def _referral_apply(*, customer, code: str) -> None:
         ) from None
 
 
-def _card_save(*, customer, gateway: str, token: str):
+def _card_save(*, customer, gateway: str, token: str, make_default: bool):
     from billing.gateways.base import GatewayError
     from billing.payments.error_codes import PaymentError
     from billing.payments.services.methods import payment_method_add_card
 
     try:
-        return payment_method_add_card(customer=customer, gateway=gateway, token=token)
+        return payment_method_add_card(
+            customer=customer, gateway=gateway, token=token, make_default=make_default
+        )
     except (PaymentError, GatewayError) as exc:
         logger.info("checkout card not saved for customer %s: %s", customer.pk, exc)
         raise CheckoutError(CheckoutErrorCode.CARD_NOT_SAVED) from None
@@ -450,9 +460,10 @@ def _wait_seconds() -> float:
 
 
 def checkout_pay(*, session: CheckoutSession) -> CheckoutSession:
-    """Charge the session's first invoice once with the customer's default card, in this
-    request, and record the outcome. Safe to call again and concurrently: a second call finds
-    the attempt in flight (and waits for it, briefly) or the invoice paid."""
+    """Charge the session's first invoice once (with the subscription's own card, else the
+    customer's default), in this request, and record the outcome. Safe to call again and
+    concurrently: a second call finds the attempt in flight (and waits for it, briefly) or
+    the invoice paid."""
     from billing.payments.error_codes import PaymentError, PaymentErrorCode
     from billing.payments.models import IN_FLIGHT, AttemptTrigger, PaymentAttempt
     from billing.payments.services.charging import invoice_pay_now, payment_attempt_execute
@@ -460,7 +471,11 @@ def checkout_pay(*, session: CheckoutSession) -> CheckoutSession:
     if session.invoice_id is None:
         return checkout_session_refresh(session=session)
     invoice = Invoice.unscoped.get(pk=session.invoice_id)
-    if invoice.status == InvoiceStatus.OPEN:
+    # Switched to transfer or cash on the retry page meanwhile: nothing to charge.
+    if (
+        invoice.status == InvoiceStatus.OPEN
+        and invoice.collection_method == CollectionMethod.CHARGE_AUTOMATICALLY
+    ):
         try:
             invoice_pay_now(invoice=invoice, trigger=AttemptTrigger.PAY_NOW)
         except PaymentError as exc:
@@ -519,8 +534,9 @@ def checkout_session_refresh(*, session: CheckoutSession) -> CheckoutSession:
 
 
 def checkout_retry_card(*, session: CheckoutSession, gateway: str, token: str) -> CheckoutSession:
-    """Another card for an incomplete checkout: save it (the customer's new default) and
-    charge the first invoice again, once."""
+    """Another card for an incomplete checkout: save it and charge the first invoice again,
+    once. A new customer's card becomes their default; a matched customer's is charged for
+    this subscription only (as at the checkout)."""
     from billing.payments.hosted import organization_card_gateway
 
     session = CheckoutSession.unscoped.select_related("organization").get(pk=session.pk)
@@ -534,8 +550,74 @@ def checkout_retry_card(*, session: CheckoutSession, gateway: str, token: str) -
     if gateway != organization_card_gateway(organization=session.organization):
         raise CheckoutError(CheckoutErrorCode.CARD_NOT_SAVED)
     customer = Customer.unscoped.select_related("organization").get(pk=session.customer_id)
-    _card_save(customer=customer, gateway=gateway, token=token)
+    matched = session.customer_matched
+    card = _card_save(customer=customer, gateway=gateway, token=token, make_default=not matched)
+    if matched:
+        from billing.services.subscriptions import subscription_payment_method_set
+
+        subscription_payment_method_set(subscription=sub, method=card)
     return checkout_pay(session=session)
+
+
+def retry_offline_choices(*, organization) -> list[str]:
+    """The offline ways to pay an incomplete checkout instead of a card (what the
+    organization accepts at checkout now)."""
+    page = pricing_page_for(organization=organization)
+    choices = []
+    if page.allow_bank_transfer:
+        choices.append(PaymentChoice.BANK_TRANSFER.value)
+    if page.allow_cash:
+        choices.append(PaymentChoice.CASH.value)
+    return choices
+
+
+def checkout_retry_offline(*, session: CheckoutSession, payment_choice: str) -> CheckoutSession:
+    """Pay an incomplete checkout by bank transfer or cash instead of a card: the same end as
+    choosing it at the checkout. The subscription starts (active, collected by sending the
+    invoice), its first invoice stays open with the usual payment terms and transfer
+    reference, the card chase of that invoice stops, and the checkout is completed."""
+    from billing.payments.models import IN_FLIGHT, PaymentAttempt
+    from billing.payments.services.dunning import dunning_case_close
+    from billing.services.subscriptions import subscription_transition
+
+    org = session.organization
+    if payment_choice not in retry_offline_choices(organization=org):
+        raise CheckoutError(CheckoutErrorCode.PAYMENT_METHOD_NOT_ALLOWED)
+    with transaction.atomic():
+        session = CheckoutSession.unscoped.select_for_update().get(pk=session.pk)
+        if (
+            session.status != SessionStatus.AWAITING_PAYMENT
+            or session.customer_id is None
+            or session.invoice_id is None
+        ):
+            raise CheckoutError(CheckoutErrorCode.NOT_RETRYABLE)
+        now = clock.now(org)
+        invoice = Invoice.unscoped.select_for_update(of=("self",)).get(pk=session.invoice_id)
+        sub = Subscription.unscoped.select_for_update(of=("self",)).get(checkout_session=session)
+        if sub.status != St.INCOMPLETE or invoice.status != InvoiceStatus.OPEN:
+            raise CheckoutError(CheckoutErrorCode.NOT_RETRYABLE)
+        if PaymentAttempt.unscoped.filter(invoice=invoice, status__in=IN_FLIGHT).exists():
+            raise CheckoutError(CheckoutErrorCode.NOT_RETRYABLE)  # a charge is under way
+        days = _days_until_due(org)
+        # Collection method and due date are payment-state columns, not part of the issued
+        # document: the invoice itself (number, lines, totals) is unchanged.
+        Subscription.unscoped.filter(pk=sub.pk).update(
+            collection_method=CollectionMethod.SEND_INVOICE, days_until_due=days
+        )
+        Invoice.unscoped.filter(pk=invoice.pk).update(
+            collection_method=CollectionMethod.SEND_INVOICE, due_at=now + timedelta(days=days)
+        )
+        dunning_case_close(invoice=invoice, now=now)
+        if not session.customer_matched:
+            customer = Customer.unscoped.select_related("organization").get(pk=session.customer_id)
+            _offline_method_add(customer=customer, type=payment_choice)
+        subscription_transition(subscription=sub, to=St.ACTIVE, now=now)
+        session.payment_choice = payment_choice
+        session.status = SessionStatus.COMPLETED
+        session.completed_at = now
+        session.last_error = ""
+        session.save(update_fields=["payment_choice", "status", "completed_at", "last_error"])
+    return session
 
 
 # -- expiry ----------------------------------------------------------------------------------
@@ -544,7 +626,7 @@ def checkout_retry_card(*, session: CheckoutSession, gateway: str, token: str) -
 def checkout_expire_incomplete(*, now: datetime | None = None, limit: int = 500) -> int:
     """Cancel incomplete checkout subscriptions whose time to pay is over (each organization
     on its own clock, so sandbox test clocks apply). Voids the unpaid first invoice, so
-    dunning stops. Returns how many expired."""
+    dunning stops, and gives the coupon's redemption back. Returns how many expired."""
     from cobro.models import Organization
 
     expired = 0
@@ -600,6 +682,12 @@ def checkout_session_expire(*, session_id: int, now: datetime) -> bool:
         ):
             invoice_void(invoice=invoice, now=now)
         subscription_cancel(subscription=sub, now=now)
+        if sub.coupon is not None:
+            # The subscription never started: its redemption does not count against the
+            # coupon's limit (once: this runs under the session lock, from awaiting payment).
+            from billing.services.catalog import coupon_release
+
+            coupon_release(coupon=sub.coupon)
         session.status = SessionStatus.EXPIRED
         session.save(update_fields=["status"])
     return True

@@ -40,11 +40,13 @@ from checkout.services.checkout import (
     Offer,
     checkout_count_started,
     checkout_retry_card,
+    checkout_retry_offline,
     checkout_submit,
     coupon_resolve,
     offer_for_link,
     offer_for_price,
     pricing_page_count_visit,
+    retry_offline_choices,
 )
 from checkout.services.settings import checkout_link_count_visit, pricing_page_for
 from cobro import clock
@@ -387,12 +389,16 @@ class ResultView(PublicView):
                 error=CheckoutError(CheckoutErrorCode.RATE_LIMITED).message,
                 status=429,
             )
+        choice = request.POST.get("payment_choice", PaymentChoice.CARD)
         try:
-            session = checkout_retry_card(
-                session=session,
-                gateway=request.POST.get("gateway", ""),
-                token=request.POST.get("token", ""),
-            )
+            if choice == PaymentChoice.CARD:
+                session = checkout_retry_card(
+                    session=session,
+                    gateway=request.POST.get("gateway", ""),
+                    token=request.POST.get("token", ""),
+                )
+            else:
+                session = checkout_retry_offline(session=session, payment_choice=choice)
         except CheckoutError as exc:
             return self._render(request, session, error=exc.message, status=400)
         return redirect(self.url("result", token=session.token))
@@ -426,7 +432,9 @@ class ResultView(PublicView):
             and sub.status == "incomplete"
             and not processing
         )
+        offline_choices: list[str] = []
         if retry:
+            offline_choices = retry_offline_choices(organization=self.organization)
             hosted = hosted_form_context(
                 organization=self.organization,
                 customer=session.customer,
@@ -441,6 +449,7 @@ class ResultView(PublicView):
             invoice=invoice,
             processing=processing,
             retry=retry,
+            offline_choices=offline_choices,
             hosted=hosted,
             instructions=instructions,
             error=error,

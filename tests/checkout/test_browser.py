@@ -178,6 +178,33 @@ def test_declined_card_then_a_good_one(live_server, device_page, screenshot):
     assert SandboxCharge.unscoped.filter(organization=org, status="succeeded").count() == 1
 
 
+def test_declined_card_then_bank_transfer_on_the_retry_page(live_server, device_page, screenshot):
+    page = device_page
+    org, monthly, _yearly = _shop()
+    page.goto(f"{live_server.url}/s/{org.slug}/buy/{monthly.pk}/")
+    _fill_details(page, 5)
+    _accept_and_card(page, "4000 0000 0000 0002")
+    page.get_by_role("button", name=re.compile("Suscribirme y pagar")).click()
+    page.wait_for_url("**/c/*/")
+    assert page.locator("h1").inner_text() == "Completa tu pago"
+    assert page.get_by_text("cliente5@example.cl").is_visible()
+    assert page.get_by_role("button", name="Pagar en efectivo").count() == 0  # not accepted
+    screenshot(page, "01-declined-offers-transfer")
+    page.get_by_role("button", name="Pagar con transferencia bancaria").click()
+    page.wait_for_url("**/c/*/")
+    assert page.locator("h1").inner_text() == "¡Gracias!"
+    box = page.locator("[data-instructions]")
+    assert box.is_visible() and "Banco Estado" in box.inner_text()
+    assert page.locator("[data-amount]").inner_text() == "$11.900"
+    assert page.get_by_role("link", name="Ir a mi portal de cliente").is_visible()
+    screenshot(page, "02-transfer-instructions")
+    sub = Subscription.unscoped.get(organization=org)
+    assert sub.status == "active" and sub.collection_method == "send_invoice"
+    invoice = Invoice.unscoped.get(organization=org)
+    assert invoice.status == "open" and invoice.collection_method == "send_invoice"
+    assert not SandboxCharge.unscoped.filter(organization=org, status="succeeded").exists()
+
+
 def test_bank_transfer_open_invoice_with_instructions(live_server, device_page, screenshot):
     page = device_page
     org, _monthly, yearly = _shop()

@@ -17,6 +17,7 @@ from checkout.models import CheckoutSession
 from checkout.services.checkout import (
     checkout_expire_incomplete,
     checkout_retry_card,
+    checkout_retry_offline,
     checkout_submit,
     offer_for_link,
     offer_for_price,
@@ -85,7 +86,8 @@ def test_existing_customer_is_matched_not_duplicated(org, monthly):
     assert Customer.unscoped.filter(organization=org).count() == 1
     existing.refresh_from_db()
     assert existing.name == "Ana"  # a match keeps its data
-    assert existing.city == "Santiago"  # blank fields are filled in
+    # Nobody proved they own the address: not even blank fields are filled in from the form.
+    assert existing.city == ""
 
 
 def test_declined_card_leaves_incomplete_then_another_card_activates(org, monthly):
@@ -292,3 +294,239 @@ def test_later_payment_of_the_first_invoice_completes_the_checkout(org, monthly)
     session.refresh_from_db()
     assert session.status == "completed"
     assert Subscription.unscoped.get(pk=session.subscription_id).status == "active"
+
+
+# -- an existing customer's email typed by anyone ----------------------------------------------
+
+
+def _renew(sub):
+    from billing.services.subscriptions import subscription_renew
+
+    sub.refresh_from_db()
+    invoice = subscription_renew(subscription=sub, now=sub.current_period_end)
+    events_dispatch_pending()
+    return invoice
+
+
+def test_existing_email_cannot_change_that_customers_payment_methods(org, monthly, pricing_page):
+    """Anyone may type an existing customer's email: the subscription is theirs (matched,
+    not duplicated), but the card typed is charged for that subscription only. The
+    customer's default card, their other subscription and its renewals are untouched, and
+    a bank-transfer checkout adds no method to them."""
+    from billing.payments.models import DunningCase, PaymentMethod
+    from billing.payments.services.charging import invoice_pay_now
+    from billing.payments.services.methods import customer_default_method, payment_method_add_card
+    from billing.services.subscriptions import subscription_create
+
+    existing = CustomerFactory(organization=org, email="ana@example.cl", name="Ana", city="")
+    own = payment_method_add_card(customer=existing, gateway="sandbox", token="tok_sandbox_success")
+    other = subscription_create(customer=existing, price=monthly)
+    invoice_pay_now(invoice=Invoice.unscoped.get(subscription=other))
+    events_dispatch_pending()
+    assert Invoice.unscoped.get(subscription=other).status == "paid"
+
+    offer = offer_for_price(organization=org, price_id=monthly.pk)
+    session = checkout_submit(
+        offer=offer,
+        token="tok-intruder-1",
+        data=checkout_input(
+            email="ANA@example.cl", name="Intruso", card_token="tok_sandbox_generic_decline"
+        ),
+    )
+    events_dispatch_pending()
+    assert session.customer_id == existing.pk and session.customer_matched
+    assert session.status == "awaiting_payment"
+    assert Customer.unscoped.filter(organization=org).count() == 1
+    existing.refresh_from_db()
+    assert existing.name == "Ana" and existing.city == ""
+    assert customer_default_method(customer=existing) == own
+    sub = Subscription.unscoped.get(pk=session.subscription_id)
+    declining = sub.payment_method
+    assert declining is not None and declining != own and not declining.is_default
+    attempt = PaymentAttempt.unscoped.get(invoice_id=session.invoice_id)
+    assert attempt.payment_method_id == declining.pk and attempt.status == "failed"
+
+    # Another card on the retry page: again for this subscription only.
+    session = checkout_retry_card(session=session, gateway="sandbox", token="tok_sandbox_success")
+    events_dispatch_pending()
+    assert session.status == "completed"
+    sub.refresh_from_db()
+    assert sub.status == "active" and sub.payment_method not in (None, own, declining)
+    assert customer_default_method(customer=existing) == own
+    assert PaymentMethod.unscoped.get(pk=sub.payment_method_id).is_default is False
+
+    # Renewals: the other subscription is still charged to the customer's own card, the new
+    # one to the card given at the checkout.
+    other_renewal = _renew(other)
+    assert PaymentAttempt.unscoped.get(invoice=other_renewal).payment_method_id == own.pk
+    new_renewal = _renew(sub)
+    assert (
+        PaymentAttempt.unscoped.get(invoice=new_renewal).payment_method_id == sub.payment_method_id
+    )
+    other.refresh_from_db()
+    assert other.status == "active" and other.payment_method_id is None
+    assert not DunningCase.unscoped.filter(invoice__subscription=other).exists()
+
+    # Bank transfer with the same email: no method is added to the customer.
+    methods = PaymentMethod.unscoped.filter(customer=existing).count()
+    checkout_submit(
+        offer=offer,
+        token="tok-intruder-2",
+        data=checkout_input(
+            email="ana@example.cl", payment_choice="bank_transfer", card_token="", card_gateway=""
+        ),
+    )
+    assert PaymentMethod.unscoped.filter(customer=existing).count() == methods
+    assert customer_default_method(customer=existing) == own
+
+
+def test_the_customer_choosing_a_default_card_moves_every_subscription_to_it(org, monthly):
+    """A card bound to one subscription applies until the customer picks a default."""
+    from billing.payments.services.methods import payment_method_add_card
+
+    existing = CustomerFactory(organization=org, email="ana@example.cl")
+    payment_method_add_card(customer=existing, gateway="sandbox", token="tok_sandbox_success")
+    offer = offer_for_price(organization=org, price_id=monthly.pk)
+    session = checkout_submit(
+        offer=offer, token="tok-bound-1", data=checkout_input(email="ana@example.cl")
+    )
+    sub = Subscription.unscoped.get(pk=session.subscription_id)
+    assert sub.payment_method_id is not None
+    chosen = payment_method_add_card(
+        customer=existing, gateway="sandbox", token="tok_sandbox_success"
+    )
+    sub.refresh_from_db()
+    assert sub.payment_method_id is None
+    renewal = _renew(sub)
+    assert PaymentAttempt.unscoped.get(invoice=renewal).payment_method_id == chosen.pk
+
+
+# -- another way to pay after a declined card ---------------------------------------------------
+
+
+def test_declined_card_then_bank_transfer_without_typing_again(org, monthly):
+    from billing.payments.models import DunningCase
+    from billing.payments.services.dunning import dunning_tick
+
+    offer = offer_for_price(organization=org, price_id=monthly.pk)
+    session = checkout_submit(
+        offer=offer,
+        token="tok-decline-transfer",
+        data=checkout_input(card_token="tok_sandbox_generic_decline"),
+    )
+    assert session.status == "awaiting_payment"
+    events_dispatch_pending()
+    case = DunningCase.unscoped.get(invoice_id=session.invoice_id)
+    assert case.state == "active"
+    with pytest.raises(CheckoutError) as exc:
+        checkout_retry_offline(session=session, payment_choice="cash")  # not accepted here
+    assert exc.value.code == CheckoutErrorCode.PAYMENT_METHOD_NOT_ALLOWED
+
+    session = checkout_retry_offline(session=session, payment_choice="bank_transfer")
+    assert session.status == "completed" and session.payment_choice == "bank_transfer"
+    assert session.last_error == ""
+    sub = Subscription.unscoped.get(pk=session.subscription_id)
+    assert sub.status == "active" and sub.collection_method == "send_invoice"
+    assert sub.days_until_due == 30
+    invoice = Invoice.unscoped.get(pk=session.invoice_id)
+    assert invoice.status == "open" and invoice.collection_method == "send_invoice"
+    assert invoice.due_at == session.completed_at + timedelta(days=30)
+    case.refresh_from_db()
+    assert case.state == "closed" and case.next_retry_at is None
+    # The card is not chased any more: a dunning run much later charges nothing.
+    charges = SandboxCharge.unscoped.filter(organization=org).count()
+    dunning_tick(now=clock.now() + timedelta(days=20))
+    events_dispatch_pending()
+    assert SandboxCharge.unscoped.filter(organization=org).count() == charges
+    assert PaymentAttempt.unscoped.filter(invoice=invoice).count() == 1
+    # Not twice, and not expired later.
+    with pytest.raises(CheckoutError) as exc:
+        checkout_retry_offline(session=session, payment_choice="bank_transfer")
+    assert exc.value.code == CheckoutErrorCode.NOT_RETRYABLE
+    assert checkout_expire_incomplete(now=clock.now() + timedelta(days=3)) == 0
+
+
+# -- expiry gives the coupon back -------------------------------------------------------------
+
+
+def test_expired_checkout_gives_its_coupon_redemption_back(org, monthly, coupon):
+    coupon.max_redemptions = 1
+    coupon.save()
+    offer = offer_for_price(organization=org, price_id=monthly.pk)
+    session = checkout_submit(
+        offer=offer,
+        token="tok-coupon-exp",
+        data=checkout_input(coupon_code="BIENVENIDA", card_token="tok_sandbox_generic_decline"),
+    )
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 1
+    with pytest.raises(CheckoutError) as exc:  # the only redemption is held by that checkout
+        checkout_submit(
+            offer=offer, token="tok-coupon-2", data=checkout_input(2, coupon_code="BIENVENIDA")
+        )
+    assert exc.value.code == CheckoutErrorCode.COUPON_NOT_VALID
+    later = session.expires_at + timedelta(minutes=1)
+    assert checkout_expire_incomplete(now=later) == 1
+    assert checkout_expire_incomplete(now=later) == 0  # given back once
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 0
+    again = checkout_submit(
+        offer=offer, token="tok-coupon-3", data=checkout_input(3, coupon_code="BIENVENIDA")
+    )
+    assert again.status == "completed"
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 1
+
+
+# -- the welcome email ----------------------------------------------------------------------
+
+
+def _welcomes(customer_id):
+    from customers.messaging.models import Message
+
+    return Message.unscoped.filter(customer_id=customer_id, template_key="welcome").count()
+
+
+def test_welcome_email_only_once_the_subscription_starts(org, monthly):
+    offer = offer_for_price(organization=org, price_id=monthly.pk)
+    session = checkout_submit(
+        offer=offer,
+        token="tok-welcome-1",
+        data=checkout_input(card_token="tok_sandbox_generic_decline"),
+    )
+    events_dispatch_pending()
+    assert _welcomes(session.customer_id) == 0  # incomplete: not welcomed yet
+    session = checkout_retry_card(session=session, gateway="sandbox", token="tok_sandbox_success")
+    events_dispatch_pending()
+    assert _welcomes(session.customer_id) == 1
+    events_dispatch_pending()
+    assert _welcomes(session.customer_id) == 1
+
+    transfer = checkout_submit(
+        offer=offer,
+        token="tok-welcome-2",
+        data=checkout_input(2, card_token="tok_sandbox_generic_decline"),
+    )
+    checkout_retry_offline(session=transfer, payment_choice="bank_transfer")
+    events_dispatch_pending()
+    assert _welcomes(transfer.customer_id) == 1
+
+    expired = checkout_submit(
+        offer=offer,
+        token="tok-welcome-3",
+        data=checkout_input(3, card_token="tok_sandbox_generic_decline"),
+    )
+    checkout_expire_incomplete(now=expired.expires_at + timedelta(minutes=1))
+    events_dispatch_pending()
+    assert _welcomes(expired.customer_id) == 0
+
+
+def test_welcome_email_for_a_bank_transfer_checkout(org, monthly):
+    offer = offer_for_price(organization=org, price_id=monthly.pk)
+    session = checkout_submit(
+        offer=offer,
+        token="tok-welcome-bank",
+        data=checkout_input(payment_choice="bank_transfer", card_token="", card_gateway=""),
+    )
+    events_dispatch_pending()
+    assert _welcomes(session.customer_id) == 1

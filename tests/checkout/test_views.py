@@ -187,3 +187,23 @@ def test_pricing_settings_choose_public_prices(client, org, monthly, yearly, own
     bad = client.post(reverse("checkout:pricing_settings"), {**data, "incomplete_expiry_hours": 0})
     assert bad.status_code == 400
     assert PricingPage.unscoped.get(organization=org).incomplete_expiry_hours == 12
+
+
+def test_declined_card_retry_page_offers_bank_transfer_and_switches_to_it(client, org, monthly):
+    url = reverse("public:buy", kwargs={"org_slug": org.slug, "price_id": monthly.pk})
+    token = _token(client.get(url))
+    response = client.post(url, form_data(token, token="tok_sandbox_generic_decline"))
+    result_url = response["Location"]
+    page = client.get(result_url).content.decode()
+    assert "Completa tu pago" in page
+    assert 'name="payment_choice" value="bank_transfer"' in page
+    assert 'value="cash"' not in page  # the organization does not take cash
+    response = client.post(result_url, {"payment_choice": "bank_transfer"})
+    assert response.status_code == 302 and response["Location"] == result_url
+    done = client.get(result_url).content.decode()
+    assert "data-instructions" in done and "CB-" in done and "$11.900" in done
+    session = CheckoutSession.unscoped.get(token=token)
+    assert session.status == "completed" and session.payment_choice == "bank_transfer"
+    # Cash is refused when not accepted, and a completed checkout cannot be switched again.
+    again = client.post(result_url, {"payment_choice": "cash"})
+    assert again.status_code == 400

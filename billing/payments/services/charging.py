@@ -46,7 +46,7 @@ from billing.payments.services.manual import (
     MANUAL_RECEIVED,
     MANUAL_RECEIVED_SUBQUERY,
 )
-from billing.payments.services.methods import customer_default_method
+from billing.payments.services.methods import invoice_charge_method
 from cobro import clock
 from cobro.events import event_emit
 
@@ -81,8 +81,9 @@ def payment_attempt_create(
 ) -> PaymentAttempt:
     """Store the next attempt of ``invoice`` (status pending) with its idempotency key.
 
-    Runs in its own transaction (or the caller's) and holds the invoice row lock. Without a
-    chargeable default method the attempt is recorded as failed (``no_payment_method``) and
+    Runs in its own transaction (or the caller's) and holds the invoice row lock. The method
+    is the subscription's own card, else the customer's default (``invoice_charge_method``).
+    Without a chargeable method the attempt is recorded as failed (``no_payment_method``) and
     dunning starts, so the customer is asked to add one. Raises ``PaymentError`` when the
     invoice is not payable or an attempt is already in flight."""
     with transaction.atomic():
@@ -107,7 +108,7 @@ def payment_attempt_create(
         if amount <= 0:
             raise PaymentError(PaymentErrorCode.INVOICE_NOT_PAYABLE)
         number = (seen["last"] or 0) + 1
-        method = customer_default_method(customer=inv.customer)
+        method = invoice_charge_method(invoice=inv)
         chargeable = method is not None and method.type in CHARGEABLE_TYPES
         try:
             with transaction.atomic():

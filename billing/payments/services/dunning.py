@@ -173,6 +173,18 @@ def dunning_method_updated(*, customer, now: datetime) -> list[int]:
     return ids
 
 
+def dunning_case_close(*, invoice: Invoice, now: datetime) -> None:
+    """Stop chasing ``invoice`` by card (it is now paid by transfer or cash and staff
+    reconcile it): its case, if any, is closed; no more retries or final action."""
+    DunningCase.unscoped.filter(
+        invoice_id=invoice.pk,
+        state__in=(DunningCase.State.ACTIVE, DunningCase.State.EXHAUSTED),
+        final_action_taken="",
+    ).update(
+        state=DunningCase.State.CLOSED, next_retry_at=None, final_action_at=None, updated_at=now
+    )
+
+
 def dunning_tick(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     """Run due retries and due final actions. Safe to run concurrently (SKIP LOCKED)."""
     from billing.payments.services.charging import (

@@ -23,6 +23,27 @@ def customer_default_method(*, customer) -> PaymentMethod | None:
     )
 
 
+def invoice_charge_method(*, invoice) -> PaymentMethod | None:
+    """The method to charge ``invoice`` with: its subscription's own card when it has one
+    (``Subscription.payment_method``, still on file and the same customer's), else the
+    customer's default."""
+    if invoice.subscription_id is not None:
+        from billing.models import Subscription
+
+        bound_id = (
+            Subscription.unscoped.filter(pk=invoice.subscription_id)
+            .values_list("payment_method_id", flat=True)
+            .first()
+        )
+        if bound_id is not None:
+            bound = PaymentMethod.unscoped.filter(
+                pk=bound_id, customer_id=invoice.customer_id, removed_at__isnull=True
+            ).first()
+            if bound is not None:
+                return bound
+    return customer_default_method(customer=invoice.customer)
+
+
 def gateway_customer_ref(*, customer, gateway: str, now: datetime | None = None) -> str:
     """The customer's id at ``gateway``, created there once and remembered
     (``GatewayCustomer``); the gateway call happens outside any transaction."""
@@ -150,6 +171,13 @@ def payment_method_set_default(*, method: PaymentMethod, now: datetime | None = 
     )
     PaymentMethod.unscoped.filter(pk=method.pk).update(is_default=True)
     method.is_default = True
+    # The customer chose how to pay: every subscription follows the default from now on,
+    # including one that was charged to a card of its own.
+    from billing.models import Subscription
+
+    Subscription.unscoped.filter(customer=customer, payment_method__isnull=False).update(
+        payment_method=None
+    )
     if method.type in (PaymentMethodType.CARD, PaymentMethodType.WALLET):
         from billing.payments.services.dunning import dunning_method_updated
 
