@@ -35,3 +35,17 @@ def billing_run_chunk_task(*, organization_id: int, id_from: int, id_to: int, no
         now=datetime.fromisoformat(now),
     )
     return stats.invoices
+
+
+@shared_task(
+    name="billing.run_requested",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def billing_run_requested_task(*, run_id: int) -> None:
+    """A billing run staff asked for (``BillingRun``): "Run billing now" or a test-clock
+    advance. Redelivered if the worker dies; a repeat continues where the last one stopped."""
+    from billing.services.billing_runs import billing_run_execute
+
+    billing_run_execute(run_id=run_id)

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from billing.views import bulk, catalog, exports, invoices, simulator, subscriptions, test_clock
+from billing.views import (
+    billing_runs,
+    bulk,
+    catalog,
+    exports,
+    invoices,
+    simulator,
+    subscriptions,
+    test_clock,
+)
 
 app_name = "billing"
 
@@ -131,6 +140,14 @@ urlpatterns = [
         "subscriptions/<int:pk>/simulate/",
         simulator.SubscriptionSimulatorView.as_view(),
         name="subscription_simulator",
+    ),
+    # Billing runs started by staff (manual, test clock): confirmation, progress, resume
+    path("runs/new/", billing_runs.BillingRunStartView.as_view(), name="billing_run_start"),
+    path("runs/<int:pk>/", billing_runs.BillingRunDetailView.as_view(), name="billing_run_detail"),
+    path(
+        "runs/<int:pk>/resume/",
+        billing_runs.BillingRunResumeView.as_view(),
+        name="billing_run_resume",
     ),
     # Sandbox
     path("test-clock/", test_clock.TestClockView.as_view(), name="test_clock"),

@@ -368,6 +368,20 @@ def _webhook_delivery(org: Organization) -> models.Model:
     )
 
 
+# Staff pages of webhook endpoints (settings hub): another organization's endpoint or
+# delivery id is a 404, and nothing of it changes (replay, toggle, rotate, edit).
+for _name in (
+    "dashboard:webhook_endpoint_detail",
+    "dashboard:webhook_endpoint_update",
+    "dashboard:webhook_endpoint_toggle",
+    "dashboard:webhook_endpoint_rotate",
+):
+    url_case(_name)(lambda org: {"pk": make("webhooks.webhookendpoint", org).pk})
+url_case("dashboard:webhook_delivery_replay")(
+    lambda org: {"pk": make("webhooks.webhookdelivery", org).pk}
+)
+
+
 @isolation_factory("webhooks.idempotencykey")
 def _idempotency_key(org: Organization) -> models.Model:
     from cobro.webhooks.models import IdempotencyKey

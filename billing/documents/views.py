@@ -35,7 +35,7 @@ class InvoicePdfView(StaffView):
     def get(self, request, pk: int):
         from billing.models import Invoice
 
-        invoice = get_object_or_404(Invoice.objects.exclude(status="draft"), pk=pk)
+        invoice = get_object_or_404(Invoice.objects.filter(number__isnull=False), pk=pk)
         return pdf_response(
             kind=invoice_document_kind(invoice),
             object_id=invoice.pk,

@@ -1,3 +1,4 @@
+from billing.models.billing_run import BillingRun
 from billing.models.catalog import (
     BillingSettings,
     Coupon,
@@ -38,6 +39,7 @@ __all__ = [
     "INVOICE_TRANSITIONS",
     "SUBSCRIPTION_TRANSITIONS",
     "BillingReason",
+    "BillingRun",
     "BillingSettings",
     "CollectionMethod",
     "Coupon",

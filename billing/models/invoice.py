@@ -105,9 +105,14 @@ class Invoice(TenantModel):
                 condition=Q(number__isnull=False),
                 name="invoice_unique_number",
             ),
+            # Every issued invoice has a number. A draft has none, and neither has a draft
+            # that was voided before it was ever issued (a discarded draft): numbers are taken
+            # only at finalization, so discarding never leaves a gap in the series.
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(number__isnull=False),
-                name="invoice_finalized_has_number",
+                condition=Q(status="draft")
+                | Q(number__isnull=False)
+                | Q(status="void", issued_at__isnull=True, sequence_number__isnull=True),
+                name="invoice_issued_has_number",
             ),
             models.CheckConstraint(
                 condition=Q(credit_applied_minor__gte=0) & Q(amount_paid_minor__gte=0),

@@ -98,18 +98,22 @@ class Chunk:
 
 @dataclass
 class RunStats:
-    """What a run did: subscriptions it advanced, invoices it issued, and subscriptions it
-    left alone (locked by another worker, not renewable, or failing: logged)."""
+    """What a run did: subscriptions it advanced, invoices it issued, how many of those will
+    be charged automatically (open, collected by charge, something due: the outbox enqueues
+    their first payment attempt), and subscriptions it left alone (locked by another worker,
+    not renewable, or failing: logged)."""
 
     subscriptions: int = 0
     invoices: int = 0
     periods: int = 0
+    charges: int = 0
     failed: list[int] = field(default_factory=list)
 
     def add(self, other: RunStats) -> None:
         self.subscriptions += other.subscriptions
         self.invoices += other.invoices
         self.periods += other.periods
+        self.charges += other.charges
         self.failed.extend(other.failed)
 
 
@@ -271,6 +275,8 @@ def billing_run_subscription(*, subscription_id: int, now: datetime) -> RunStats
         invoice = subscription_renew(subscription=ref, now=now)
         if invoice is not None:
             stats.invoices += 1
+            if _charged_automatically(invoice.status, invoice.collection_method):
+                stats.charges += 1
         before, state = state, _state(subscription_id)
         if state == before:
             break  # locked by another worker, or nothing to renew
@@ -278,6 +284,15 @@ def billing_run_subscription(*, subscription_id: int, now: datetime) -> RunStats
     if stats.periods:
         stats.subscriptions += 1
     return stats
+
+
+def _charged_automatically(status: str, collection_method: str) -> bool:
+    """Whether an invoice just issued gets a first payment attempt from the outbox (the rule
+    of ``payments.charge_finalized_invoice``: open, and collected by charging; an open invoice
+    always has something due)."""
+    return (
+        status == InvoiceStatus.OPEN and collection_method == CollectionMethod.CHARGE_AUTOMATICALLY
+    )
 
 
 def _state(subscription_id: int) -> tuple | None:
@@ -572,6 +587,8 @@ def _renew_locked_batch(
         }
         invoices.append(row)
         invoice_of[id(plan)] = invoice_id
+        if not paid and sub.collection_method == CollectionMethod.CHARGE_AUTOMATICALLY:
+            stats.charges += 1  # open: payments.charge_finalized_invoice will charge it
         for i, ln in enumerate(doc.lines):
             lines.append(
                 {

@@ -219,7 +219,12 @@ def _days_until_due(invoice: Invoice) -> int:
 
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, now: datetime | None = None) -> Invoice:
-    """Open/uncollectible (or draft) -> void. Credit applied to it goes back to the balance."""
+    """Open/uncollectible (or draft) -> void. Credit applied to it goes back to the balance.
+
+    Voiding a draft discards it: it never had a number and never gets one (numbers are taken
+    only by ``invoice_finalize``, so the series stays gap-free), and it stays ``issued_at``-less,
+    which is how lists, the portal and PDFs tell a discarded draft from a voided invoice.
+    """
     invoice = _lock_invoice(invoice)
     now = now or clock.now(invoice.organization)
     _check_transition(invoice, InvoiceStatus.VOID)

@@ -3,6 +3,7 @@ instead of the wall clock, and staff move it forward to watch months of billing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,13 @@ class TestClockAdvance:
     subscriptions: int
 
 
-def test_clock_advance(*, organization: Organization, to: datetime, actor: Any) -> TestClockAdvance:
+def test_clock_advance(
+    *,
+    organization: Organization,
+    to: datetime,
+    actor: Any,
+    on_step: Callable[[datetime, RunStats], None] | None = None,
+) -> TestClockAdvance:
     """Move ``organization``'s test clock forward to ``to`` and run its billing period by
     period on the way, synchronously: at each instant where something is due (oldest first)
     the clock stops there and the billing run renews what is due, so invoices carry the date
@@ -46,6 +53,9 @@ def test_clock_advance(*, organization: Organization, to: datetime, actor: Any) 
     Refuses a non-sandbox organization and a move backwards (or to the same instant). Each
     step commits on its own: an interrupted advance leaves the clock at the last billed
     instant, never ahead of the billing, and running it again finishes the job.
+
+    ``on_step(at, stats)`` is called after each step commits, with the instant billed and
+    what that step did (the background advance reports its progress with it).
     """
     if not organization.is_sandbox:
         raise BillingError(
@@ -82,7 +92,10 @@ def test_clock_advance(*, organization: Organization, to: datetime, actor: Any) 
         steps += 1
         at = max(first_due, previous)
         _set_clock(org, at)
-        stats.add(billing_run_chunk(organization_id=org.pk, id_from=0, id_to=2**62, now=at))
+        step = billing_run_chunk(organization_id=org.pk, id_from=0, id_to=2**62, now=at)
+        stats.add(step)
+        if on_step is not None:
+            on_step(at, step)
     with transaction.atomic():
         _set_clock(org, to)
         audit_record(

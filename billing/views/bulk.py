@@ -1,12 +1,12 @@
-"""Bulk actions of the invoice list: send a reminder to the selected overdue invoices, export
-the selected invoices as CSV.
+"""Bulk actions of the invoice list: send a reminder to the selected overdue invoices, void the
+selected drafts, export the selected invoices as CSV.
 
-Reminders send email, so they go through two steps. Step 1 (POST from the list): a
-confirmation page says, row by row, what will happen and what will be skipped and why. Step 2
-(POST ``confirm``): each row is done in its own transaction by the same service as the single
-action; a row that fails does not stop the others, and the summary lists every row's outcome.
-The export changes nothing and answers at once with the file (the list's export columns).
-Needs the "bill" permission (the URL refuses viewers).
+Reminders send email and voids cannot be undone, so they go through two steps. Step 1 (POST
+from the list): a confirmation page says, row by row, what will happen and what will be
+skipped and why. Step 2 (POST ``confirm``): each row is done in its own transaction by the
+same service as the single action; a row that fails does not stop the others, and the
+summary lists every row's outcome. The export changes nothing and answers at once with the
+file (the list's export columns). Needs the "bill" permission (the URL refuses viewers).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.error_codes import BillingError
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceStatus
 from billing.services.invoice_reminders import invoice_is_overdue, invoice_reminder_send
+from billing.services.invoices import invoice_void
 from billing.views.common import BillingView
 from billing.views.exports import INVOICE_EXPORT
 from cobro import clock
@@ -32,6 +33,7 @@ MAX_SELECTED = 200
 
 BULK_ACTIONS = {
     "remind": gettext_lazy("Send payment reminder"),
+    "void_drafts": gettext_lazy("Void selected drafts"),
     "export": gettext_lazy("Export selected (CSV)"),
 }
 
@@ -44,8 +46,12 @@ class Row:
     message: str
 
 
-def _eligibility(invoice: Invoice, now) -> str:
-    """Why a reminder would be skipped for ``invoice`` ("" when it applies)."""
+def _eligibility(action: str, invoice: Invoice, now) -> str:
+    """Why ``action`` would skip ``invoice`` ("" when it applies)."""
+    if action == "void_drafts":
+        if invoice.status != InvoiceStatus.DRAFT:
+            return _("Not a draft (issued invoices are voided one by one from their page).")
+        return ""
     if not invoice_is_overdue(invoice, now=now):
         return _("Not overdue (only open invoices past their due date get reminders).")
     if not invoice.customer.email:
@@ -102,7 +108,7 @@ class InvoiceBulkView(BillingView):
                 if inv is None:
                     rows.append(Row(None, pk, False, _("Invoice not found.")))
                     continue
-                reason = _eligibility(inv, now)
+                reason = _eligibility(action, inv, now)
                 rows.append(Row(inv, pk, not reason, reason))
             return render(
                 request,
@@ -135,9 +141,15 @@ class InvoiceBulkView(BillingView):
     def _perform(self, action: str, pk: int, invoice: Invoice | None, now) -> Row:
         if invoice is None:
             return Row(None, pk, False, _("Invoice not found."))
-        reason = _eligibility(invoice, now)
+        reason = _eligibility(action, invoice, now)
         if reason:
             return Row(invoice, pk, False, reason)
+        if action == "void_drafts":
+            try:
+                invoice_void(invoice=invoice, now=now)
+            except BillingError as exc:  # finalized or voided meanwhile
+                return Row(invoice, pk, False, exc.message)
+            return Row(invoice, pk, True, _("Draft voided; it never took a number."))
         try:
             message = invoice_reminder_send(
                 invoice=invoice, actor=self.request.user, request=self.request, now=now

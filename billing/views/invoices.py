@@ -70,6 +70,8 @@ class InvoiceListView(BillingView):
         page = paginate(invoices.select_related("customer"), request.GET.get("page"))
         now = clock.now(self.organization)
         for inv in page.object_list:
+            # Every row is this organization's: its time zone without a query per row.
+            inv.organization = self.organization
             inv.is_overdue = invoice_is_overdue(inv, now=now)
         return render(
             request,
@@ -120,6 +122,9 @@ class _InvoiceActionView(BillingView):
     def perform(self, invoice: Invoice) -> str:
         raise NotImplementedError
 
+    def explain(self, invoice: Invoice) -> Any:
+        return self.explanation
+
     def get(self, request, pk: int):
         invoice = _get_invoice(pk)
         return render(
@@ -127,7 +132,7 @@ class _InvoiceActionView(BillingView):
             "billing/confirm.html",
             {
                 "title": self.title,
-                "body": self.explanation,
+                "body": self.explain(invoice),
                 "subject": _("Invoice %(number)s · %(customer)s · %(total)s")
                 % {
                     "number": invoice.number or _("draft"),
@@ -174,6 +179,14 @@ class InvoiceVoidView(_InvoiceActionView):
     )
     submit_label = gettext_lazy("Void invoice")
     danger = True
+
+    def explain(self, invoice):
+        if invoice.status == IS.DRAFT:
+            return _(
+                "The draft is discarded: it was never issued, so it takes no number and the "
+                "customer is not told. This cannot be undone."
+            )
+        return self.explanation
 
     def perform(self, invoice):
         invoice_void(invoice=invoice)

@@ -81,9 +81,10 @@ class CustomerObjectsMixin:
 
     def invoices(self):
         return (
-            Invoice.objects.filter(customer=self.customer)
-            .exclude(status=InvoiceStatus.DRAFT)
-            .order_by("-issued_at", "-pk")
+            # Issued invoices only: drafts and discarded (voided) drafts have no number.
+            Invoice.objects.filter(customer=self.customer, number__isnull=False).order_by(
+                "-issued_at", "-pk"
+            )
         )
 
     def get_invoice(self, pk: int) -> Invoice:

@@ -7,14 +7,12 @@ from datetime import datetime
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from billing.error_codes import BillingError, BillingErrorCode
 from billing.forms import TestClockForm
-from billing.models import Invoice
+from billing.models import BillingRun, Invoice
+from billing.services.billing_runs import billing_run_active, billing_run_start
 from billing.views.common import BillingView, add_billing_error
 from cobro import clock
 from cobro.models import Organization
@@ -49,13 +47,14 @@ class TestClockView(BillingView):
         return self._render(form, now)
 
     def post(self, request):
+        """Queue the advance as a background billing run and show its progress page; the
+        request never bills (a year of a large sandbox can take minutes)."""
         org = Organization.objects.get(pk=self.organization.pk)
         if not org.is_sandbox:
             raise PermissionDenied
-        service = _advance_service()
         before = clock.now(org)
         form = TestClockForm(request.POST, organization=org)
-        if service is None:
+        if _advance_service() is None:
             form.add_error(None, _("The test clock is not available yet."))
         elif form.is_valid():
             target = form.cleaned_data["to"]
@@ -63,28 +62,24 @@ class TestClockView(BillingView):
                 form.add_error("to", _("The test clock only moves forward."))
             else:
                 try:
-                    result = service(organization=org, to=target, actor=request.user)
+                    run, started = billing_run_start(
+                        organization=org,
+                        actor=request.user,
+                        kind=BillingRun.Kind.TEST_CLOCK,
+                        target=target,
+                    )
                 except BillingError as exc:
                     add_billing_error(form, exc, {BillingErrorCode.INVALID_DATE: "to"})
                 else:
-                    messages.success(
-                        request,
-                        ngettext(
-                            "The test clock was advanced: %(count)s invoice was issued.",
-                            "The test clock was advanced: %(count)s invoices were issued.",
-                            result.invoices,
-                        )
-                        % {"count": result.invoices},
-                    )
-                    if result.current < target:
-                        messages.warning(
+                    if not started:
+                        messages.info(
                             request,
-                            _("The clock stopped early; advance again to bill the rest."),
+                            _(
+                                "A billing run is already in progress: here it is. Advance the "
+                                "clock again when it ends."
+                            ),
                         )
-                    query = urlencode(
-                        {"from": result.previous.isoformat(), "to": result.current.isoformat()}
-                    )
-                    return redirect(f"{reverse('billing:test_clock')}?{query}")
+                    return redirect("billing:billing_run_detail", pk=run.pk)
         return self._render(form, before, status=400)
 
     def _render(self, form, now, status=200):
@@ -111,6 +106,7 @@ class TestClockView(BillingView):
                 "billed_from": start,
                 "billed_to": end,
                 "time_zone": org.time_zone,
+                "active_run": billing_run_active(organization=org),
             },
             status=status,
         )

@@ -195,11 +195,8 @@ SECTIONS: list[tuple[Promise, list[SettingArea]]] = [
                     "Addresses of your systems that Cobro notifies, signed, when something "
                     "happens (invoice paid, payment failed...)."
                 ),
-                None,
-                elsewhere=gettext_lazy(
-                    "No dashboard page yet: manage them through the API "
-                    "(/api/v1/webhook_endpoints/) with an API key."
-                ),
+                "dashboard:webhook_endpoints",
+                permission="view",
             ),
         ],
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from billing.models import (
+    BillingRun,
     BillingSettings,
     CreditLedgerEntry,
     CreditNoteLine,
@@ -25,7 +26,7 @@ from tests.billing.factories import (
     ProductFactory,
     TaxRateFactory,
 )
-from tests.isolation import isolation_factory, make, marked
+from tests.isolation import isolation_factory, make, marked, url_case
 
 
 def _customer(org):
@@ -116,3 +117,22 @@ def _ledger(org):
         description=marked(org, "Ajuste"),
         created_at=clock.now(),
     )
+
+
+@isolation_factory("billing.billingrun")
+def _billing_run(org):
+    from cobro import clock
+
+    # Finished, so that making several for one organization never meets the "one active run"
+    # constraint; the error text is shown on its page.
+    return BillingRun.unscoped.create(
+        organization=org,
+        kind=BillingRun.Kind.MANUAL,
+        status=BillingRun.Status.FAILED,
+        now=clock.now(),
+        error=marked(org, "billing run error"),
+    )
+
+
+url_case("billing:billing_run_detail")(lambda org: {"pk": make("billing.billingrun", org).pk})
+url_case("billing:billing_run_resume")(lambda org: {"pk": make("billing.billingrun", org).pk})

@@ -28,6 +28,7 @@ EXPECTED_LINKS = {
     "portal": "customers:portal_settings",
     "loyalty": "loyalty:settings",
     "api_keys": "dashboard:api_keys",
+    "webhooks": "dashboard:webhook_endpoints",
 }
 
 
@@ -52,9 +53,6 @@ def test_hub_links_every_area_and_each_link_opens_for_the_owner(owner_client):
         assert areas[key]["description"], key
         assert owner_client.get(reverse(url_name)).status_code == 200, url_name
     assert areas["reminders"]["url"].startswith(reverse("messaging:settings") + "#")
-    # No page for webhook endpoints: the hub says where they are managed.
-    assert areas["webhooks"]["url"] == ""
-    assert "/api/v1/webhook_endpoints/" in str(areas["webhooks"]["elsewhere"])
     html = response.content.decode()
     assert "Política de cobranza" in html and "Portal de clientes" in html
     # The hub is in the sidebar's settings section.
@@ -75,6 +73,8 @@ def test_viewer_sees_the_areas_without_links_to_what_they_cannot_open(org):
     areas = _areas(response)
     assert areas["members"]["url"] == reverse("dashboard:members")
     assert areas["taxes"]["url"] == reverse("billing:tax_list")
+    # Webhook endpoints are readable by every member (changes are for owners and admins).
+    assert areas["webhooks"]["url"] == reverse("dashboard:webhook_endpoints")
     for key in ("organization", "numbering", "dunning", "gateways", "sender", "portal", "api_keys"):
         assert areas[key]["url"] == "", key
         assert areas[key]["locked"], key

@@ -120,6 +120,36 @@ def _check_pages(page, live_server, axe_source, paths: dict[str, str], label: st
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)
 
 
+def _billing_run(org):
+    """A finished "Run billing now" with its summary."""
+    from billing.models import BillingRun
+
+    return BillingRun.unscoped.create(
+        organization=org, kind="manual", status="succeeded", now=clock.now(), total=3, done=3,
+        subscriptions_renewed=3, invoices_issued=3, charges_enqueued=2,
+    )  # fmt: skip
+
+
+def _webhook_endpoint(org):
+    """An endpoint with one failed delivery in its log (made directly: no DNS lookup)."""
+    import uuid
+
+    from cobro.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    now = clock.now()
+    endpoint = WebhookEndpoint.unscoped.create(
+        organization=org, url="https://erp.example.com/cobro", description="ERP",
+        event_types=["invoice.*"], created_at=now, updated_at=now,
+    )  # fmt: skip
+    event_id = uuid.uuid4()
+    WebhookDelivery.unscoped.create(
+        organization=org, endpoint=endpoint, event_id=event_id, event_type="invoice.paid",
+        webhook_id=f"msg_{event_id.hex}", payload={}, status="failed", attempts=3,
+        last_response_status=500, created_at=now,
+    )  # fmt: skip
+    return endpoint
+
+
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("device", sorted(VIEWPORTS))
@@ -146,6 +176,10 @@ def test_staff_pages_have_no_serious_violations(live_server, browser, axe_source
         "sender": "/messaging/settings/",
         "portal-settings": "/customers/portal-settings/",
         "api-keys": "/settings/api-keys/",
+        "billing-run-start": "/billing/runs/new/",
+        "billing-run": f"/billing/runs/{_billing_run(w['org']).pk}/",
+        "webhooks": "/settings/webhooks/",
+        "webhook": f"/settings/webhooks/{_webhook_endpoint(w['org']).pk}/",
     }
     if w["attempt"] is not None:
         paths["payment"] = f"/payments/{w['attempt'].pk}/"

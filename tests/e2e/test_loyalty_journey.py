@@ -103,7 +103,7 @@ def _advance(staff, base, org, to: datetime) -> None:
     local = to.astimezone(ZoneInfo(org.time_zone))
     staff.locator("#id_to").fill(local.strftime("%Y-%m-%dT%H:%M"))
     staff.locator("main form:not(.inline-form) button[type=submit]").last.click()
-    staff.wait_for_url("**/billing/test-clock/?*")
+    staff.wait_for_url("**/billing/runs/*/")  # the background advance's progress page
     _drain()
 
 

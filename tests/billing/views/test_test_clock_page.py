@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -26,17 +27,23 @@ def test_page_shows_the_clock(owner_client, sandbox):
     assert 'name="to"' in html
 
 
-def test_advancing_six_months_bills_each_month_and_lists_it(owner_client, sandbox, catalog):
+def test_advancing_six_months_bills_each_month_and_lists_it(
+    owner_client, sandbox, catalog, django_capture_on_commit_callbacks
+):
     with use_organization(sandbox):
         sub = subscription_create(customer=catalog["customer"], price=catalog["price"])
-    response = owner_client.post(reverse("billing:test_clock"), {"to": "2025-07-20T09:00"})
+    # The advance runs in the background (eager here, once the request commits).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("billing:test_clock"), {"to": "2025-07-20T09:00"})
     assert response.status_code == 302
     sandbox.refresh_from_db()
     # 09:00 in Santiago (UTC-4 in July) is 13:00 UTC.
     assert sandbox.test_clock_at == datetime(2025, 7, 20, 13, 0, tzinfo=UTC)
     renewals = Invoice.unscoped.filter(subscription=sub, billing_reason="subscription_cycle")
     assert renewals.count() == 6  # Feb 15 ... Jul 15
-    page = owner_client.get(response["Location"]).content.decode()
+    summary = owner_client.get(response["Location"]).content.decode()
+    billed_url = re.search(r'href="(/billing/test-clock/\?[^"]+)"', summary).group(1)
+    page = owner_client.get(billed_url.replace("&amp;", "&")).content.decode()
     for invoice in renewals:
         assert invoice.number in page
 
