@@ -20,6 +20,7 @@ class SupportErrorCode(StrEnum):
     ASSIGNEE_NOT_MEMBER = "assignee_not_member"
     AMOUNT_NOT_POSITIVE = "amount_not_positive"
     REASON_REQUIRED = "reason_required"
+    TOO_MANY_CONVERSATIONS = "too_many_conversations"
 
 
 MESSAGES = {
@@ -38,6 +39,10 @@ MESSAGES = {
     SupportErrorCode.ASSIGNEE_NOT_MEMBER: _("The assignee must be a member of this organization."),
     SupportErrorCode.AMOUNT_NOT_POSITIVE: _("Enter an amount greater than zero."),
     SupportErrorCode.REASON_REQUIRED: _("A reason is required."),
+    SupportErrorCode.TOO_MANY_CONVERSATIONS: _(
+        "You have opened %(limit)s conversations in the last hour. Please write in one of them "
+        "or try again later."
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY = 10_000
 MAX_SUBJECT = 200
+PORTAL_OPEN_PER_HOUR = 5
 
 
 def _clean_body(body: str) -> str:
@@ -112,15 +113,27 @@ def conversation_open(
     source_message=None,
     now: datetime | None = None,
 ) -> Conversation:
-    """A customer asks: a new open conversation with its first message (and files)."""
+    """A customer asks: a new open conversation with its first message (and files).
+
+    Through the portal a customer opens at most ``PORTAL_OPEN_PER_HOUR`` conversations in an
+    hour (counted from the rows, so the limit holds across processes and restarts); inbound
+    email has its own loop and auto-reply guards."""
     if topic not in Topic.values:
         raise SupportError(SupportErrorCode.INVALID_TOPIC)
     body = _clean_body(body)
+    now = now or clock.now()
+    if channel == Channel.PORTAL:
+        # Serialize one customer's concurrent opens so the count below cannot be raced.
+        type(customer).unscoped.select_for_update().filter(pk=customer.pk).first()
+        recent = Conversation.unscoped.filter(
+            customer=customer, channel=Channel.PORTAL, created_at__gt=now - timedelta(hours=1)
+        ).count()
+        if recent >= PORTAL_OPEN_PER_HOUR:
+            raise SupportError(SupportErrorCode.TOO_MANY_CONVERSATIONS, limit=PORTAL_OPEN_PER_HOUR)
     subject = " ".join((subject or "").split())[:MAX_SUBJECT] or body.splitlines()[0][:80]
     invoice, subscription = linked_objects(
         customer=customer, invoice_id=invoice_id, subscription_id=subscription_id
     )
-    now = now or clock.now()
     conversation = Conversation.unscoped.create(
         organization_id=customer.organization_id,
         customer=customer,

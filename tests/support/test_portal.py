@@ -146,3 +146,24 @@ def test_the_form_needs_a_topic_and_a_message(org, customer, client_a):
     response = client_a.post(_new_url(org), {"topic": "", "subject": "x", "body": "  "})
     assert response.status_code == 400
     assert not Conversation.unscoped.exists()
+
+
+def test_a_customer_cannot_flood_the_inbox_from_the_portal(org, customer, client_a):
+    """Five new conversations an hour; the sixth is refused with the form kept and nothing
+    written; an hour later they can write again."""
+    from datetime import timedelta
+
+    from cobro import clock
+    from support.services.conversations import PORTAL_OPEN_PER_HOUR
+
+    for i in range(PORTAL_OPEN_PER_HOUR):
+        assert _post(client_a, org, subject=f"Pregunta {i}").status_code == 302
+    refused = _post(client_a, org, subject="Una más")
+    assert refused.status_code == 400
+    assert "in the last hour" in refused.content.decode()
+    assert "Una más" in refused.content.decode()  # what they typed is still there
+    assert Conversation.unscoped.filter(customer=customer).count() == PORTAL_OPEN_PER_HOUR
+
+    an_hour_ago = clock.now() - timedelta(minutes=61)
+    Conversation.unscoped.filter(customer=customer).update(created_at=an_hour_ago)
+    assert _post(client_a, org, subject="Otra vez").status_code == 302
