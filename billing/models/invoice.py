@@ -30,7 +30,8 @@ class InvoiceStatus(models.TextChoices):
 
 IS = InvoiceStatus
 INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
-    IS.DRAFT: frozenset({IS.OPEN, IS.PAID, IS.VOID}),
+    # A draft has no number yet: it is finalized (open) before it can be paid.
+    IS.DRAFT: frozenset({IS.OPEN, IS.VOID}),
     IS.OPEN: frozenset({IS.PAID, IS.VOID, IS.UNCOLLECTIBLE}),
     IS.UNCOLLECTIBLE: frozenset({IS.PAID, IS.VOID}),
     IS.PAID: frozenset(),

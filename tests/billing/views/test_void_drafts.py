@@ -66,6 +66,20 @@ def test_voiding_a_draft_keeps_it_numberless_and_the_series_gap_free(org, drafts
     assert seq.last_value == nxt.sequence_number
 
 
+def test_a_draft_cannot_be_marked_paid_before_it_is_issued(org, drafts):
+    """Paying a draft would make a paid invoice without a number: refused with a clear
+    error (not a database IntegrityError), nothing changed."""
+    from billing.error_codes import BillingError, BillingErrorCode
+    from billing.services.invoices import invoice_mark_paid
+
+    with use_organization(org):
+        with pytest.raises(BillingError) as refused:
+            invoice_mark_paid(invoice=drafts["d1"], now=WHEN)
+        assert refused.value.code == BillingErrorCode.INVALID_TRANSITION
+        drafts["d1"].refresh_from_db()
+        assert drafts["d1"].status == InvoiceStatus.DRAFT and drafts["d1"].amount_paid_minor == 0
+
+
 def test_constraint_still_refuses_an_issued_invoice_without_number(org, drafts):
     # A void row without number is only a discarded draft: one that was issued keeps its
     # number (the constraint, not only the services, says so).
